@@ -1,0 +1,48 @@
+// The exact shape of the native addon (native/tsvmm.c), written once.
+// Every function makes one system call. Failures throw a NativeError, except
+// where noted (read/write report EAGAIN as -11; rawSyscall returns -errno).
+
+export interface NativeError extends Error {
+  errno: number;
+  code: string;
+  syscall: string;
+}
+
+/** Anything whose bytes the kernel may read or write. */
+export type Bytes = ArrayBuffer | ArrayBufferView;
+
+export interface Native {
+  open(path: string, flags: number, mode: number): number;
+  close(fd: number): void;
+  /** ioctl with a pointer to `arg`'s bytes. Returns the ioctl's result. */
+  ioctl(fd: number, request: number, arg: Bytes): number;
+  /** ioctl with an integer passed by value. */
+  ioctlInt(fd: number, request: number, arg: number | bigint): number;
+  /** Maps `length` bytes; the ArrayBuffer views the mapping until munmap. */
+  mmap(length: number, prot: number, flags: number, fd: number, offset: number): ArrayBuffer;
+  /** Unmaps and detaches a buffer returned by mmap. */
+  munmap(buffer: ArrayBuffer): void;
+  /** Host virtual address of the first byte (for structs that hold pointers). */
+  address(buffer: Bytes): bigint;
+  memfdCreate(name: string, flags: number): number;
+  ftruncate(fd: number, length: number): void;
+  eventfd(initval: number, flags: number): number;
+  /** Bytes read, 0 at EOF, or -11 (EAGAIN) on an empty non-blocking fd. */
+  read(fd: number, buffer: Bytes): number;
+  /** Bytes written, or -11 (EAGAIN) on a full non-blocking fd. */
+  write(fd: number, buffer: Bytes): number;
+  preadv(fd: number, buffers: ArrayBufferView[], position: number): number;
+  pwritev(fd: number, buffers: ArrayBufferView[], position: number): number;
+  fdatasync(fd: number): void;
+  /** `fds` holds struct pollfd entries (8 bytes each). EINTR returns 0. */
+  poll(fds: Bytes, timeoutMs: number): number;
+  prctl(option: number, arg2: number | bigint, arg3: number | bigint, arg4: number | bigint, arg5: number | bigint): number;
+  /** Raw seccomp(2) result: 0, or with TSYNC the TID of a thread that could not sync. */
+  seccomp(operation: number, flags: number, args: Bytes | null): number;
+  gettid(): number;
+  /** syscall(2) with up to 6 integer arguments; returns the result or -errno. For tests. */
+  rawSyscall(nr: number, ...args: Array<number | bigint>): number;
+}
+
+declare const native: Native;
+export default native;

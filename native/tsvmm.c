@@ -1,0 +1,400 @@
+// tsvmm native addon: one thin function per system call, nothing else.
+//
+// Policy lives in TypeScript: ioctl numbers, struct layouts, BPF programs and
+// every decision are made there. Each function here checks its argument types,
+// makes exactly one system call, and either returns the result or throws an
+// Error carrying `errno`, `code` (e.g. "ENOENT") and `syscall`.
+// The exact JavaScript shape is declared once in native/index.d.ts.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <node_api.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#define MAX_ARGS 6
+#define MAX_IOV 1024 /* IOV_MAX on Linux */
+
+// Throw Error(`${syscall}: ${code} (${strerror})`) with errno/code/syscall set.
+static napi_value throw_errno(napi_env env, const char *syscall_name, int err) {
+  const char *name = strerrorname_np(err);
+  char msg[256];
+  snprintf(msg, sizeof msg, "%s: %s (%s)", syscall_name, name ? name : "E?", strerror(err));
+  napi_value message, error, v;
+  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &message);
+  napi_create_error(env, NULL, message, &error);
+  napi_create_int32(env, err, &v);
+  napi_set_named_property(env, error, "errno", v);
+  napi_create_string_utf8(env, name ? name : "E?", NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, error, "code", v);
+  napi_create_string_utf8(env, syscall_name, NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, error, "syscall", v);
+  napi_throw(env, error);
+  return NULL;
+}
+
+static napi_value type_error(napi_env env, const char *what) {
+  napi_throw_type_error(env, NULL, what);
+  return NULL;
+}
+
+static napi_value num(napi_env env, double v) {
+  napi_value r;
+  napi_create_double(env, v, &r);
+  return r;
+}
+
+static napi_value undef(napi_env env) {
+  napi_value r;
+  napi_get_undefined(env, &r);
+  return r;
+}
+
+// An integer argument given as a number or a BigInt (for 64-bit values).
+static int get_i64(napi_env env, napi_value v, int64_t *out) {
+  napi_valuetype t;
+  napi_typeof(env, v, &t);
+  if (t == napi_number) return napi_get_value_int64(env, v, out) == napi_ok;
+  if (t == napi_bigint) {
+    bool lossless;
+    uint64_t u;
+    if (napi_get_value_bigint_uint64(env, v, &u, &lossless) != napi_ok) return 0;
+    *out = (int64_t)u;
+    return 1;
+  }
+  return 0;
+}
+
+static int get_int(napi_env env, napi_value v, int *out) {
+  int64_t x;
+  if (!get_i64(env, v, &x) || x < INT32_MIN || x > UINT32_MAX) return 0;
+  *out = (int)x;
+  return 1;
+}
+
+// The bytes behind an ArrayBuffer or any ArrayBufferView (Buffer, Uint8Array, DataView).
+static int get_bytes(napi_env env, napi_value v, void **data, size_t *len) {
+  bool is;
+  if (napi_is_arraybuffer(env, v, &is) == napi_ok && is)
+    return napi_get_arraybuffer_info(env, v, data, len) == napi_ok;
+  if (napi_is_typedarray(env, v, &is) == napi_ok && is) {
+    napi_typedarray_type type;
+    size_t n, off;
+    napi_value ab;
+    if (napi_get_typedarray_info(env, v, &type, &n, data, &ab, &off) != napi_ok) return 0;
+    size_t elem = 1;
+    switch (type) {
+      case napi_int16_array: case napi_uint16_array: elem = 2; break;
+      case napi_int32_array: case napi_uint32_array: case napi_float32_array: elem = 4; break;
+      case napi_float64_array: case napi_bigint64_array: case napi_biguint64_array: elem = 8; break;
+      default: break;
+    }
+    *len = n * elem;
+    return 1;
+  }
+  if (napi_is_dataview(env, v, &is) == napi_ok && is) {
+    napi_value ab;
+    size_t off;
+    return napi_get_dataview_info(env, v, len, data, &ab, &off) == napi_ok;
+  }
+  return 0;
+}
+
+#define ARGS(n)                                   \
+  size_t argc = MAX_ARGS;                         \
+  napi_value argv[MAX_ARGS];                      \
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL); \
+  if (argc < (n)) return type_error(env, "too few arguments")
+
+// open(path: string, flags: number, mode: number): fd
+static napi_value n_open(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  char path[4096];
+  size_t plen;
+  int flags, mode;
+  if (napi_get_value_string_utf8(env, argv[0], path, sizeof path, &plen) != napi_ok || plen >= sizeof path - 1)
+    return type_error(env, "open: path must be a string shorter than 4095 bytes");
+  if (!get_int(env, argv[1], &flags) || !get_int(env, argv[2], &mode)) return type_error(env, "open: flags and mode must be integers");
+  int fd = open(path, flags | O_CLOEXEC, mode);
+  if (fd < 0) return throw_errno(env, "open", errno);
+  return num(env, fd);
+}
+
+// close(fd)
+static napi_value n_close(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  int fd;
+  if (!get_int(env, argv[0], &fd)) return type_error(env, "close: fd must be an integer");
+  if (close(fd) < 0) return throw_errno(env, "close", errno);
+  return undef(env);
+}
+
+// ioctl(fd, request, buffer): the kernel reads and/or writes the struct in buffer.
+static napi_value n_ioctl(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  int fd, req;
+  void *data;
+  size_t len;
+  if (!get_int(env, argv[0], &fd) || !get_int(env, argv[1], &req)) return type_error(env, "ioctl: fd and request must be integers");
+  if (!get_bytes(env, argv[2], &data, &len)) return type_error(env, "ioctl: argument must be a Buffer or ArrayBuffer");
+  int r = ioctl(fd, (unsigned long)(unsigned int)req, data);
+  if (r < 0) return throw_errno(env, "ioctl", errno);
+  return num(env, r);
+}
+
+// ioctlInt(fd, request, arg: number | bigint): the argument is passed by value.
+static napi_value n_ioctl_int(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  int fd, req;
+  int64_t arg;
+  if (!get_int(env, argv[0], &fd) || !get_int(env, argv[1], &req) || !get_i64(env, argv[2], &arg))
+    return type_error(env, "ioctlInt: fd, request and argument must be integers");
+  int r = ioctl(fd, (unsigned long)(unsigned int)req, (unsigned long)arg);
+  if (r < 0) return throw_errno(env, "ioctl", errno);
+  return num(env, r);
+}
+
+// mmap(length, prot, flags, fd, offset): an ArrayBuffer over the new mapping.
+// The buffer does not own the mapping: munmap() detaches it, so a stale view
+// throws instead of touching unmapped memory.
+static napi_value n_mmap(napi_env env, napi_callback_info info) {
+  ARGS(5);
+  int64_t length, offset;
+  int prot, flags, fd;
+  if (!get_i64(env, argv[0], &length) || !get_int(env, argv[1], &prot) || !get_int(env, argv[2], &flags) ||
+      !get_int(env, argv[3], &fd) || !get_i64(env, argv[4], &offset) || length <= 0)
+    return type_error(env, "mmap: length must be positive; prot, flags, fd, offset integers");
+  void *p = mmap(NULL, (size_t)length, prot, flags, fd, (off_t)offset);
+  if (p == MAP_FAILED) return throw_errno(env, "mmap", errno);
+  napi_value ab;
+  if (napi_create_external_arraybuffer(env, p, (size_t)length, NULL, NULL, &ab) != napi_ok) {
+    munmap(p, (size_t)length);
+    return throw_errno(env, "mmap", ENOMEM);
+  }
+  return ab;
+}
+
+// munmap(buffer): unmaps a buffer returned by mmap() and detaches it.
+static napi_value n_munmap(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  void *data;
+  size_t len;
+  bool is;
+  if (napi_is_arraybuffer(env, argv[0], &is) != napi_ok || !is || !get_bytes(env, argv[0], &data, &len))
+    return type_error(env, "munmap: argument must be the ArrayBuffer returned by mmap");
+  if (data == NULL) return undef(env); // already detached
+  if (munmap(data, len) < 0) return throw_errno(env, "munmap", errno);
+  napi_detach_arraybuffer(env, argv[0]);
+  return undef(env);
+}
+
+// address(buffer): the host virtual address of the first byte, as a BigInt.
+// Needed for structs that carry pointers (KVM memory slots, sock_fprog).
+static napi_value n_address(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  void *data;
+  size_t len;
+  if (!get_bytes(env, argv[0], &data, &len)) return type_error(env, "address: argument must be a Buffer or ArrayBuffer");
+  napi_value r;
+  napi_create_bigint_uint64(env, (uint64_t)(uintptr_t)data, &r);
+  return r;
+}
+
+// memfdCreate(name, flags): fd
+static napi_value n_memfd_create(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  char name[250];
+  size_t nlen;
+  int flags;
+  if (napi_get_value_string_utf8(env, argv[0], name, sizeof name, &nlen) != napi_ok || !get_int(env, argv[1], &flags))
+    return type_error(env, "memfdCreate: name must be a string, flags an integer");
+  int fd = memfd_create(name, (unsigned)flags | MFD_CLOEXEC);
+  if (fd < 0) return throw_errno(env, "memfd_create", errno);
+  return num(env, fd);
+}
+
+// ftruncate(fd, length)
+static napi_value n_ftruncate(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  int fd;
+  int64_t len;
+  if (!get_int(env, argv[0], &fd) || !get_i64(env, argv[1], &len)) return type_error(env, "ftruncate: integers expected");
+  if (ftruncate(fd, (off_t)len) < 0) return throw_errno(env, "ftruncate", errno);
+  return undef(env);
+}
+
+// eventfd(initval, flags): fd
+static napi_value n_eventfd(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  int init, flags;
+  if (!get_int(env, argv[0], &init) || !get_int(env, argv[1], &flags)) return type_error(env, "eventfd: integers expected");
+  int fd = eventfd((unsigned)init, flags | EFD_CLOEXEC);
+  if (fd < 0) return throw_errno(env, "eventfd", errno);
+  return num(env, fd);
+}
+
+// read(fd, buffer): bytes read. EAGAIN is returned as -EAGAIN, not thrown,
+// because non-blocking readers meet it on every empty poll.
+static napi_value n_read(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  int fd;
+  void *data;
+  size_t len;
+  if (!get_int(env, argv[0], &fd) || !get_bytes(env, argv[1], &data, &len)) return type_error(env, "read: fd and buffer expected");
+  ssize_t r = read(fd, data, len);
+  if (r < 0) {
+    if (errno == EAGAIN) return num(env, -EAGAIN);
+    return throw_errno(env, "read", errno);
+  }
+  return num(env, (double)r);
+}
+
+// write(fd, buffer): bytes written (-EAGAIN as for read).
+static napi_value n_write(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  int fd;
+  void *data;
+  size_t len;
+  if (!get_int(env, argv[0], &fd) || !get_bytes(env, argv[1], &data, &len)) return type_error(env, "write: fd and buffer expected");
+  ssize_t r = write(fd, data, len);
+  if (r < 0) {
+    if (errno == EAGAIN) return num(env, -EAGAIN);
+    return throw_errno(env, "write", errno);
+  }
+  return num(env, (double)r);
+}
+
+// Collect an array of buffers into an iovec array.
+static int get_iov(napi_env env, napi_value arr, struct iovec *iov, uint32_t *count) {
+  bool is;
+  if (napi_is_array(env, arr, &is) != napi_ok || !is) return 0;
+  uint32_t n;
+  napi_get_array_length(env, arr, &n);
+  if (n > MAX_IOV) return 0;
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value el;
+    napi_get_element(env, arr, i, &el);
+    if (!get_bytes(env, el, &iov[i].iov_base, &iov[i].iov_len)) return 0;
+  }
+  *count = n;
+  return 1;
+}
+
+// preadv(fd, buffers, position) / pwritev(fd, buffers, position): one vectored
+// call at an explicit file position (no shared file offset).
+static napi_value rwv(napi_env env, napi_callback_info info, int write_) {
+  ARGS(3);
+  int fd;
+  int64_t pos;
+  struct iovec iov[MAX_IOV];
+  uint32_t n;
+  if (!get_int(env, argv[0], &fd) || !get_iov(env, argv[1], iov, &n) || !get_i64(env, argv[2], &pos) || pos < 0)
+    return type_error(env, write_ ? "pwritev: fd, buffer array (<= 1024) and position expected" : "preadv: fd, buffer array (<= 1024) and position expected");
+  ssize_t r = write_ ? pwritev(fd, iov, (int)n, (off_t)pos) : preadv(fd, iov, (int)n, (off_t)pos);
+  if (r < 0) return throw_errno(env, write_ ? "pwritev" : "preadv", errno);
+  return num(env, (double)r);
+}
+static napi_value n_preadv(napi_env env, napi_callback_info info) { return rwv(env, info, 0); }
+static napi_value n_pwritev(napi_env env, napi_callback_info info) { return rwv(env, info, 1); }
+
+// fdatasync(fd)
+static napi_value n_fdatasync(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  int fd;
+  if (!get_int(env, argv[0], &fd)) return type_error(env, "fdatasync: fd expected");
+  if (fdatasync(fd) < 0) return throw_errno(env, "fdatasync", errno);
+  return undef(env);
+}
+
+// poll(pollfds: Buffer of struct pollfd, timeoutMs): number ready. The caller
+// lays out struct pollfd (8 bytes: i32 fd, i16 events, i16 revents).
+static napi_value n_poll(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  void *data;
+  size_t len;
+  int timeout;
+  if (!get_bytes(env, argv[0], &data, &len) || !get_int(env, argv[1], &timeout)) return type_error(env, "poll: buffer and timeout expected");
+  int r = poll((struct pollfd *)data, len / sizeof(struct pollfd), timeout);
+  if (r < 0) {
+    if (errno == EINTR) return num(env, 0);
+    return throw_errno(env, "poll", errno);
+  }
+  return num(env, r);
+}
+
+// prctl(option, arg2, arg3, arg4, arg5): result
+static napi_value n_prctl(napi_env env, napi_callback_info info) {
+  ARGS(5);
+  int opt;
+  int64_t a[4];
+  if (!get_int(env, argv[0], &opt)) return type_error(env, "prctl: option must be an integer");
+  for (int i = 0; i < 4; i++)
+    if (!get_i64(env, argv[i + 1], &a[i])) return type_error(env, "prctl: arguments must be integers");
+  int r = prctl(opt, (unsigned long)a[0], (unsigned long)a[1], (unsigned long)a[2], (unsigned long)a[3]);
+  if (r < 0) return throw_errno(env, "prctl", errno);
+  return num(env, r);
+}
+
+// seccomp(operation, flags, args: Buffer | null): the raw non-negative result.
+// With SECCOMP_FILTER_FLAG_TSYNC a positive result is the TID of a thread that
+// could not be synchronised; the caller must treat it as failure.
+static napi_value n_seccomp(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  int op, flags;
+  void *data = NULL;
+  size_t len;
+  napi_valuetype t;
+  if (!get_int(env, argv[0], &op) || !get_int(env, argv[1], &flags)) return type_error(env, "seccomp: operation and flags must be integers");
+  napi_typeof(env, argv[2], &t);
+  if (t != napi_null && !get_bytes(env, argv[2], &data, &len)) return type_error(env, "seccomp: args must be a Buffer or null");
+  long r = syscall(SYS_seccomp, (unsigned)op, (unsigned)flags, data);
+  if (r < 0) return throw_errno(env, "seccomp", errno);
+  return num(env, (double)r);
+}
+
+// gettid(): the calling thread's id.
+static napi_value n_gettid(napi_env env, napi_callback_info info) {
+  (void)info;
+  return num(env, (double)syscall(SYS_gettid));
+}
+
+// syscall6(nr, ...args): an arbitrary system call, for seccomp tests only.
+// Returns the raw result or -errno; it never throws.
+static napi_value n_raw_syscall(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  int64_t a[7] = {0};
+  if (argc < 1) return type_error(env, "rawSyscall: number expected");
+  for (size_t i = 0; i < argc; i++)
+    if (!get_i64(env, argv[i], &a[i])) return type_error(env, "rawSyscall: integers expected");
+  long r = syscall((long)a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
+  return num(env, r < 0 ? -(double)errno : (double)r);
+}
+
+NAPI_MODULE_INIT() {
+  static const struct { const char *name; napi_callback cb; } fns[] = {
+      {"open", n_open},         {"close", n_close},         {"ioctl", n_ioctl},
+      {"ioctlInt", n_ioctl_int}, {"mmap", n_mmap},          {"munmap", n_munmap},
+      {"address", n_address},   {"memfdCreate", n_memfd_create}, {"ftruncate", n_ftruncate},
+      {"eventfd", n_eventfd},   {"read", n_read},           {"write", n_write},
+      {"preadv", n_preadv},     {"pwritev", n_pwritev},     {"fdatasync", n_fdatasync},
+      {"poll", n_poll},         {"prctl", n_prctl},         {"seccomp", n_seccomp},
+      {"gettid", n_gettid},     {"rawSyscall", n_raw_syscall},
+  };
+  for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
+    napi_value fn;
+    napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].cb, NULL, &fn);
+    napi_set_named_property(env, exports, fns[i].name, fn);
+  }
+  return exports;
+}
