@@ -15,7 +15,9 @@ mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 say "INIT $(uptime_s)"
 
-for m in virtio_pci 9pnet_virtio 9p overlay; do
+modprobe virtio_mmio 2>/dev/null # microvm
+modprobe virtio_pci 2>/dev/null # pc, q35
+for m in 9pnet_virtio 9p overlay; do
 	modprobe "$m" || die "modprobe $m failed"
 done
 # kvm_amd/kvm_intel read options such as kvm_amd.npt=0 from the kernel command line.

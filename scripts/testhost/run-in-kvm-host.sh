@@ -1,0 +1,107 @@
+#!/bin/bash
+# Run ONE command inside a throwaway QEMU (TCG) VM whose virtual CPU has
+# AMD SVM, so the command sees a working /dev/kvm. The host's / is shared
+# read-only (with a tmpfs overlay on top, so writes succeed but are
+# discarded); TESTHOST_RW dirs are shared writable. cwd is preserved; the
+# exit status is the command's. Only one VM runs at a time (flock).
+#
+# Usage: scripts/testhost/run-in-kvm-host.sh [--] COMMAND [ARGS...]
+# Env:   TESTHOST_RW       colon-separated writable host dirs (default /work)
+#        TESTHOST_ENV      extra variable names to pass in (PATH, HOME, LANG,
+#                          LC_ALL, TZ, CI, NODE_OPTIONS, NODE_ENV and TSVMM_*
+#                          always pass)
+#        TESTHOST_CPU      QEMU -cpu model (default max)
+#        TESTHOST_MACHINE  QEMU machine: microvm (default), pc or q35
+#        TESTHOST_MEM      MiB of guest RAM (default 2048)
+#        TESTHOST_APPEND   extra kernel args, e.g. kvm_amd.npt=0
+#        TESTHOST_TIMEOUT  seconds before the VM is killed (default 3600)
+#        TESTHOST_VERBOSE  1: show the boot log and timings
+set -euo pipefail
+[ "${1:-}" = -- ] && shift
+if [ $# -eq 0 ]; then echo "usage: $0 [--] COMMAND [ARGS...]" >&2; exit 2; fi
+here=$(cd "$(dirname "$0")" && pwd)
+cache=${TESTHOST_CACHE:-/root/.cache/tsvmm/testhost}
+verbose=${TESTHOST_VERBOSE:-0}
+log() { echo "[testhost] $*" >&2; }
+
+build=$("$here/prepare.sh")
+job=$(mktemp -d "$cache/job.XXXXXX")
+trap 'rm -rf "$job"' EXIT
+
+# The command as a bash script, run in the chroot by the VM's init.
+{
+	printf 'cd %q || exit 125\n' "$PWD"
+	for v in PATH HOME LANG LC_ALL TZ CI NODE_OPTIONS NODE_ENV ${TESTHOST_ENV:-} $(compgen -e | grep '^TSVMM_' || true); do
+		if [ -n "${!v+set}" ]; then printf 'export %s=%q\n' "$v" "${!v}"; fi
+	done
+	printf 'exec'
+	printf ' %q' "$@"
+	printf '\n'
+} > "$job/cmd.sh"
+
+machine=${TESTHOST_MACHINE:-microvm}
+case $machine in
+microvm) p9dev=virtio-9p-device; machine_opts=microvm,accel=tcg,pit=off,pic=off,rtc=off ;;
+*) p9dev=virtio-9p-pci; machine_opts=$machine,accel=tcg ;;
+esac
+n=0
+share() { # share TAG DIR [ro]
+	local ro=
+	[ -n "${3:-}" ] && ro=,readonly=on
+	qemu_args+=(-fsdev "local,id=fs$n,path=$2,security_model=none,multidevs=remap$ro"
+		-device "$p9dev,fsdev=fs$n,mount_tag=$1")
+	n=$((n + 1))
+}
+qemu_args=()
+share hostroot / ro
+share job "$job"
+: > "$job/mounts"
+i=0
+IFS=: read -ra rw_dirs <<< "${TESTHOST_RW-/work}"
+for d in "${rw_dirs[@]}"; do
+	[ -n "$d" ] || continue
+	d=$(realpath "$d")
+	share "rw$i" "$d"
+	echo "rw$i $d" >> "$job/mounts"
+	i=$((i + 1))
+done
+
+exec 9> "$cache/qemu.lock"
+flock 9
+start=$(date +%s.%N)
+set +e
+timeout -k 5 "${TESTHOST_TIMEOUT:-3600}" qemu-system-x86_64 \
+	-nodefaults -no-user-config -machine "$machine_opts" -cpu "${TESTHOST_CPU:-max}" \
+	-smp 1 -m "${TESTHOST_MEM:-2048}" -display none -monitor none -serial stdio -no-reboot \
+	-kernel "$build/vmlinux" -initrd "$build/initramfs.gz" \
+	-append "console=ttyS0 quiet panic=-1 mitigations=off ${TESTHOST_APPEND:-}" \
+	"${qemu_args[@]}" </dev/null 2> "$job/qemu.err" |
+	tee "$job/console.log" |
+	if [ "$verbose" = 1 ]; then cat; else
+		# Show only the command's output: the lines between the markers.
+		sed -u -n '/@@TESTHOST-BEGIN/,/@@TESTHOST-EXIT/ {
+			/@@TESTHOST-BEGIN/d
+			/@@TESTHOST-EXIT/ { s/@@TESTHOST-EXIT [0-9]*@@\r*$//; /^$/d; }
+			p
+		}'
+	fi
+qemu_rc=${PIPESTATUS[0]}
+set -e
+end=$(date +%s.%N)
+
+if [ ! -s "$job/status" ]; then
+	log "VM did not report an exit status (qemu exit $qemu_rc); console tail:"
+	tail -n 40 "$job/console.log" >&2
+	cat "$job/qemu.err" >&2
+	[ "$qemu_rc" = 124 ] && exit 124
+	exit 125
+fi
+rc=$(cat "$job/status")
+if [ "$verbose" = 1 ]; then
+	read -r t0 t1 < "$job/timing"
+	log "$(awk -v s="$start" -v e="$end" -v t0="$t0" -v t1="$t1" 'BEGIN {
+		printf "wall %.2fs; command %.2fs; guest kernel start->command %.2fs; qemu start->command ~%.2fs",
+			e - s, t1 - t0, t0, e - s - (t1 - t0) }')"
+	grep -q . "$job/qemu.err" && cat "$job/qemu.err" >&2
+fi
+exit "$rc"

@@ -1,0 +1,73 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseArgs, parseMemorySize, UsageError, DEFAULT_MEMORY } from './args.js';
+
+const GiB = 1024 ** 3;
+const HOST = 24 * GiB;
+
+function run(argv: string[]) {
+  const r = parseArgs(argv, HOST);
+  assert.equal(r.kind, 'run');
+  if (r.kind !== 'run') throw new Error('unreachable');
+  return r.config;
+}
+
+test('kvm-host flags and our additions', () => {
+  const c = run(['-k', 'bzImage', '-i', 'initrd.cpio', '-d', 'disk.img', '--append', 'console=ttyS0 quiet', '-m', '512M', '--seccomp']);
+  assert.equal(c.kernel, 'bzImage');
+  assert.equal(c.initrd, 'initrd.cpio');
+  assert.deepEqual(c.disk, { path: 'disk.img', readOnly: false });
+  assert.equal(c.append, 'console=ttyS0 quiet');
+  assert.equal(c.memoryBytes, 512 * 1024 * 1024);
+  assert.equal(c.seccomp, 'kill');
+});
+
+test('long forms with = and defaults', () => {
+  const c = run(['--kernel=vmlinux', '--cmdline=ro', '--disk=a.img,ro', '--seccomp=log', '--net=tap:tap7', '--mac', '52:54:00:AA:BB:CC', '--cpu-template', 'baseline']);
+  assert.equal(c.kernel, 'vmlinux');
+  assert.equal(c.append, 'ro');
+  assert.deepEqual(c.disk, { path: 'a.img', readOnly: true });
+  assert.equal(c.seccomp, 'log');
+  assert.deepEqual(c.net, { kind: 'tap', name: 'tap7' });
+  assert.equal(c.mac, '52:54:00:aa:bb:cc');
+  assert.equal(c.cpuTemplate, 'baseline');
+  assert.equal(run(['-k', 'x']).memoryBytes, DEFAULT_MEMORY);
+  assert.equal(run(['-k', 'x']).seccomp, 'off');
+  assert.deepEqual(run(['-k', 'x', '--net', 'tap']).net, { kind: 'tap', name: undefined });
+});
+
+test('help and version', () => {
+  assert.deepEqual(parseArgs(['-h'], HOST), { kind: 'help' });
+  assert.deepEqual(parseArgs(['-k', 'x', '--help'], HOST), { kind: 'help' });
+  assert.deepEqual(parseArgs(['-V'], HOST), { kind: 'version' });
+});
+
+test('memory sizes', () => {
+  assert.equal(parseMemorySize('2G', HOST), 2 * GiB);
+  assert.equal(parseMemorySize('1024', HOST), GiB);
+  assert.equal(parseMemorySize('64MiB', HOST), 64 * 1024 * 1024);
+  assert.equal(parseMemorySize('65536k', HOST), 64 * 1024 * 1024);
+});
+
+for (const [argv, pattern] of [
+  [[], /no kernel given/],
+  [['-k'], /-k needs a value/],
+  [['-k', 'x', '-m', '0'], /greater than zero/],
+  [['-k', 'x', '-m', '1T'], /more than this host's 24\.0 GiB/],
+  [['-k', 'x', '-m', 'abc'], /-m abc: not a size/],
+  [['-k', 'x', '-m', '1M'], /at least 16 MiB/],
+  [['-k', 'x', '--bogus'], /unknown option --bogus/],
+  [['-k', 'x', 'extra'], /unexpected argument extra/],
+  [['-k', 'x', '--seccomp=maybe'], /--seccomp=maybe/],
+  [['-k', 'x', '--net', 'user'], /expected tap or tap:NAME/],
+  [['-k', 'x', '--net', 'tap:this-name-is-too-long'], /at most 15/],
+  [['-k', 'x', '--net', 'tap', '--mac', '01:00:00:00:00:01'], /multicast/],
+  [['-k', 'x', '--mac', '52:54:00:00:00:01'], /--mac needs --net/],
+  [['-k', 'x', '--cpu-template', 'fast'], /baseline or host/],
+  [['-k', 'x', '-d', 'a', '-d', 'b'], /only one --disk/],
+  [['-k', 'x', '--help=yes'], /takes no value/],
+] as Array<[string[], RegExp]>) {
+  test(`rejects ${JSON.stringify(argv)}`, () => {
+    assert.throws(() => parseArgs(argv, HOST), (err: unknown) => err instanceof UsageError && pattern.test(err.message));
+  });
+}

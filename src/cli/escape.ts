@@ -1,0 +1,38 @@
+// The console escape: Ctrl-A x quits, Ctrl-A Ctrl-A sends one Ctrl-A, Ctrl-A h
+// prints help; any other byte after Ctrl-A goes to the guest together with the
+// Ctrl-A. A pure state machine so it is testable without a terminal.
+
+export const CTRL_A = 0x01;
+
+export type EscapeAction = 'quit' | 'help' | null;
+
+export class ConsoleEscape {
+  private pending = false;
+
+  /**
+   * Feeds host input. Bytes for the guest are appended to `out` (which the
+   * caller reuses); returns an action when an escape sequence completed.
+   */
+  feed(input: Uint8Array, out: number[]): EscapeAction {
+    for (let i = 0; i < input.length; i++) {
+      const b = input[i]!;
+      if (this.pending) {
+        this.pending = false;
+        if (b === 0x78 /* x */ || b === 0x58 /* X */) return 'quit';
+        if (b === 0x68 /* h */) return 'help';
+        if (b === CTRL_A) {
+          out.push(CTRL_A);
+        } else {
+          out.push(CTRL_A, b);
+        }
+      } else if (b === CTRL_A) {
+        this.pending = true;
+      } else {
+        out.push(b);
+      }
+    }
+    return null;
+  }
+}
+
+export const ESCAPE_HELP = 'tsvmm console: Ctrl-A x quit, Ctrl-A Ctrl-A send Ctrl-A, Ctrl-A h this help';

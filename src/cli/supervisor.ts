@@ -1,0 +1,95 @@
+// The supervising parent process. It owns the user's terminal: it saves the
+// terminal settings, switches to raw mode when the VMM child asks for it, and
+// restores the saved settings however the child ends (guest poweroff, Ctrl-A x,
+// an error, a signal, or a seccomp kill with SIGSYS that leaves the child no
+// chance to clean up). It never installs the seccomp filter itself.
+//
+// The child talks to it over the IPC channel: {raw: true} when the guest is
+// about to run. The child's stderr passes through here so that its lines get
+// "\r\n" while the terminal is raw.
+import { spawn } from 'node:child_process';
+import { constants as osConstants } from 'node:os';
+import { isatty } from 'node:tty';
+import { fileURLToPath } from 'node:url';
+import { getTermios, makeRaw, setTermios } from './termios.js';
+
+const CHILD = fileURLToPath(new URL('./vmm_child.js', import.meta.url));
+const FORWARDED_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+export function seccompKillMessage(): string {
+  return (
+    'tsvmm: the seccomp filter killed the VMM (SIGSYS): it made a system call outside the allowlist. ' +
+    "Rerun with --seccomp=log and look for 'type=1326' / 'syscall=' lines in `dmesg` or /var/log/audit/audit.log to find it."
+  );
+}
+
+/** Runs the VMM in a child process and returns the exit code to use. */
+export function supervise(argv: readonly string[]): Promise<number> {
+  const stdinIsTty = isatty(0);
+  let saved: Buffer | undefined;
+  if (stdinIsTty) {
+    try {
+      saved = getTermios(0);
+    } catch {
+      saved = undefined;
+    }
+  }
+  let raw = false;
+  const restore = (): void => {
+    if (saved !== undefined && raw) {
+      try {
+        setTermios(0, saved);
+      } catch {
+        // The terminal is gone (SIGHUP); nothing left to restore.
+      }
+    }
+    raw = false;
+  };
+
+  const child = spawn(process.execPath, [CHILD, ...argv], {
+    stdio: ['inherit', 'inherit', 'pipe', 'ipc'],
+    env: { ...process.env, TSVMM_SUPERVISED: '1' },
+  });
+
+  child.on('message', (msg: unknown) => {
+    if (typeof msg === 'object' && msg !== null && (msg as { raw?: unknown }).raw === true && saved !== undefined && !raw) {
+      setTermios(0, makeRaw(saved));
+      raw = true;
+    }
+  });
+
+  child.stderr!.on('data', (chunk: Buffer) => {
+    const text = chunk.toString('utf8');
+    process.stderr.write(raw ? text.replace(/\r?\n/g, '\r\n') : text);
+  });
+
+  const forward = (sig: NodeJS.Signals): void => {
+    child.kill(sig);
+  };
+  for (const sig of FORWARDED_SIGNALS) process.on(sig, forward);
+
+  return new Promise((resolve) => {
+    const finish = (code: number, signal: NodeJS.Signals | null): void => {
+      restore();
+      for (const sig of FORWARDED_SIGNALS) process.off(sig, forward);
+      if (signal === 'SIGSYS') {
+        process.stderr.write(seccompKillMessage() + '\n');
+        resolve(128 + osConstants.signals.SIGSYS);
+      } else if (signal !== null) {
+        if (!FORWARDED_SIGNALS.includes(signal as (typeof FORWARDED_SIGNALS)[number])) {
+          process.stderr.write(`tsvmm: the VMM process died of ${signal}\n`);
+        }
+        resolve(128 + (osConstants.signals[signal] ?? 0));
+      } else {
+        resolve(code);
+      }
+    };
+    child.on('error', (err) => {
+      restore();
+      process.stderr.write(`tsvmm: cannot start the VMM process: ${err.message}\n`);
+      resolve(1);
+    });
+    // 'close' waits for stderr to drain, so the child's last line is printed.
+    child.on('close', (code, signal) => finish(code ?? 1, signal));
+  });
+}
