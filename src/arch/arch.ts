@@ -1,0 +1,84 @@
+// The architecture interface. Generic code (the VMM builder, the vCPU worker)
+// calls only these hooks; src/arch/x86_64 and src/arch/aarch64 implement them
+// and are the only places that know guest addresses, registers, interrupt
+// controllers and firmware tables (kvmtool's kvm__arch_*, kvm-host's vm_arch_*).
+import type { Bus } from '../bus/bus.js';
+import type { Kvm } from '../kvm/system.js';
+import type { VmFd } from '../kvm/vm.js';
+import type { GuestMemory } from '../memory/guest_memory.js';
+import type { SerialInput } from '../devices/legacy/serial8250.js';
+import type { VcpuStop } from '../vcpu/run_loop.js';
+import type { CpuTemplate } from '../cli/args.js';
+
+export type ArchName = 'x86_64' | 'aarch64';
+
+/** What the kernel loader decided, as plain data (it crosses to the vCPU worker). */
+export interface BootInfo {
+  /** Human-readable kernel format, for the start-up line. */
+  format: string;
+  /** Architecture-specific entry state (registers, table addresses). */
+  entry: Record<string, number>;
+}
+
+/** The result of prepareBoot: opaque to generic code, consumed by loadKernel. */
+export interface BootPlan {
+  /** e.g. "bzImage (boot protocol 2.15)" or "ELF vmlinux", for the start-up line. */
+  readonly description: string;
+}
+
+export interface KernelImages {
+  kernel: Uint8Array;
+  initrd: Uint8Array | undefined;
+  cmdline: string;
+}
+
+/** Where the machine's interrupt lines and legacy devices are, for the worker. */
+export interface MachineContext {
+  vm: VmFd;
+  memory: GuestMemory;
+  pio: Bus;
+  mmio: Bus;
+  console: {
+    input: SerialInput;
+    output(byte: number): void;
+    /** The guest enabled/disabled the console's receive interrupt. */
+    rxInterruptEnabled(on: boolean): void;
+  };
+  requestStop(stop: VcpuStop): void;
+}
+
+export interface HostQuirk {
+  /** Kernel command-line options added for this host. */
+  cmdline: string;
+  /** One line telling the user what was added and why. */
+  notice: string;
+}
+
+export interface Arch {
+  readonly name: ArchName;
+  /** KVM capabilities the VMM cannot work without, by name. */
+  readonly requiredCaps: Readonly<Record<string, number>>;
+  /** The GSI the console UART interrupts on (used for irqfd kicks). */
+  readonly consoleGsi: number;
+  /** Guest RAM layout for a RAM size. */
+  ramRegions(memoryBytes: number): Array<{ gpa: number; size: number }>;
+  /** Options always on the kernel command line (console, panic, ...). */
+  baseCmdline(): string;
+  /** Extra options a quirky host needs (e.g. a nested PVM host), or undefined. */
+  hostQuirk(): HostQuirk | undefined;
+  /** After KVM_CREATE_VM: interrupt controller, timers, reserved addresses. */
+  setupVm(kvm: Kvm, vm: VmFd): void;
+  /**
+   * Parses and checks the kernel and initrd for a RAM size and decides where
+   * everything goes: pure, so bad input fails before /dev/kvm is touched.
+   */
+  prepareBoot(images: KernelImages, memoryBytes: number): BootPlan;
+  /** Writes the planned kernel, initrd, command line and firmware tables into guest RAM. */
+  loadKernel(memory: GuestMemory, plan: BootPlan): BootInfo;
+  /** Sets the boot vCPU's registers, CPUID, MSRs. */
+  setupVcpu(kvm: Kvm, vm: VmFd, vcpuFd: number, boot: BootInfo, cpuTemplate: CpuTemplate | undefined): void;
+  /** On the vCPU worker: creates the legacy devices (console, reset) on the buses. */
+  createLegacyDevices(ctx: MachineContext): void;
+  /** A short description of the vCPU's state for a failure line (e.g. "RIP 0x..."). */
+  describeVcpu(vcpuFd: number): string;
+}

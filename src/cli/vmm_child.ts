@@ -1,0 +1,25 @@
+// The VMM process, started by the supervisor (src/cli/supervisor.ts). Errors
+// end here as one line on stderr and a non-zero exit code.
+import { parseArgs } from './args.js';
+import { runVmm } from '../vmm/vmm.js';
+
+async function main(): Promise<number> {
+  const parsed = parseArgs(process.argv.slice(2));
+  if (parsed.kind !== 'run') return 2; // the supervisor answers help/version itself
+  return runVmm(parsed.config, {
+    log: (line) => process.stderr.write(`tsvmm: ${line}\n`),
+    guestStarting: () => process.send?.({ raw: true }),
+  });
+}
+
+main().then(
+  (code) => {
+    // process.exit: the vCPU worker may still sit in KVM_RUN, which no
+    // JavaScript-level termination can interrupt.
+    process.exit(code);
+  },
+  (err: unknown) => {
+    process.stderr.write(`tsvmm: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);

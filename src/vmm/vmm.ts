@@ -1,0 +1,159 @@
+// The builder: turns a VmConfig into a running VM. It opens KVM, lays out
+// guest RAM, loads the kernel through the architecture hooks, starts the vCPU
+// worker, optionally seals the process with seccomp, and feeds the terminal to
+// the guest's console until the guest stops or the user quits.
+import { Worker } from 'node:worker_threads';
+import { hostArch } from '../arch/index.js';
+import type { VmConfig } from '../cli/args.js';
+import { ConsoleEscape, ESCAPE_HELP } from '../cli/escape.js';
+import { Kvm } from '../kvm/system.js';
+import { GuestMemory } from '../memory/guest_memory.js';
+import { native } from '../native/addon.js';
+import { EFD } from '../native/linux.js';
+import { CONSOLE_FLAG, type VcpuWorkerData, type VcpuWorkerMessage } from '../vcpu/worker.js';
+import { readInputFile } from './files.js';
+import { KernelFormatError } from '../loader/errors.js';
+import { SharedRing } from './shared_ring.js';
+import { sealProcess } from './seal.js';
+
+/** How the VMM talks to whoever started it (the supervisor, or a test). */
+export interface VmmHost {
+  /** One line for the user (stderr). */
+  log(line: string): void;
+  /** The guest is about to run: the terminal may go raw now. */
+  guestStarting(): void;
+}
+
+const CONSOLE_RING_BYTES = 4096;
+/** ARM64 and x86 kernels and initrds above this are surely a wrong file. */
+const MAX_IMAGE_BYTES = 2 * 1024 ** 3 - 1;
+
+export async function runVmm(config: VmConfig, host: VmmHost): Promise<number> {
+  const arch = hostArch();
+  const kernel = readInputFile('kernel', config.kernel, Math.min(config.memoryBytes, MAX_IMAGE_BYTES));
+  const initrd = config.initrd === undefined ? undefined : readInputFile('initrd', config.initrd, Math.min(config.memoryBytes, MAX_IMAGE_BYTES));
+  if (config.disk !== undefined) throw new NotBuiltError('--disk (virtio-blk) is not built yet');
+  if (config.net !== undefined) throw new NotBuiltError('--net (virtio-net) is not built yet');
+  const quirk = arch.hostQuirk();
+  const cmdline = [arch.baseCmdline(), quirk?.cmdline, config.append].filter((s) => s !== undefined && s !== '').join(' ');
+  // Parse and place everything before touching /dev/kvm: bad files fail first.
+  let plan;
+  try {
+    plan = arch.prepareBoot({ kernel, initrd, cmdline }, config.memoryBytes);
+  } catch (err) {
+    if (err instanceof KernelFormatError) throw new KernelFormatError(`kernel ${config.kernel}: ${err.message}`);
+    throw err;
+  }
+
+  const kvm = Kvm.open();
+  kvm.requireExtensions(arch.requiredCaps);
+  const vm = kvm.createVm();
+  const { memory, descriptor } = GuestMemory.create(arch.ramRegions(config.memoryBytes));
+  memory.slots().forEach((s, slot) => vm.setUserMemoryRegion(slot, s.gpa, s.size, native.address(s.buffer)));
+  arch.setupVm(kvm, vm);
+
+  if (quirk) host.log(quirk.notice);
+  const boot = arch.loadKernel(memory, plan);
+
+  const vcpuFd = vm.createVcpu(0);
+  arch.setupVcpu(kvm, vm, vcpuFd, boot, config.cpuTemplate);
+
+  // Console input: terminal -> ring -> UART on the vCPU thread. A write to
+  // `kick` pulses the UART's interrupt line (irqfd) so an idle guest wakes.
+  const ring = new SharedRing(CONSOLE_RING_BYTES);
+  const consoleFlags = new SharedArrayBuffer(4);
+  const flags = new Int32Array(consoleFlags);
+  const kick = native.eventfd(0, EFD.NONBLOCK);
+  vm.irqfd(kick, arch.consoleGsi);
+
+  const go = new Int32Array(new SharedArrayBuffer(4));
+  const data: VcpuWorkerData = {
+    arch: arch.name,
+    vmFd: vm.fd,
+    vcpuFd,
+    mmapSize: kvm.vcpuMmapSize(),
+    memory: descriptor,
+    consoleRing: ring.buffer,
+    consoleFlags,
+    stdoutFd: 1,
+    go,
+  };
+  const worker = new Worker(new URL('../vcpu/worker.js', import.meta.url), { workerData: data });
+
+  return new Promise<number>((resolve, reject) => {
+    let finished = false;
+    const finish = (code: number): void => {
+      if (finished) return;
+      finished = true;
+      process.stdin.pause();
+      resolve(code);
+    };
+    worker.on('message', (msg: VcpuWorkerMessage) => {
+      if (msg.kind === 'ready') {
+        try {
+          if (config.seccomp !== 'off') sealProcess(arch.name, config.seccomp, host);
+        } catch (err) {
+          reject(err);
+          return;
+        }
+        host.guestStarting();
+        startConsoleInput(ring, flags, kick, host, () => finish(0));
+        Atomics.store(go, 0, 1);
+        Atomics.notify(go, 0);
+      } else if (msg.kind === 'stopped') {
+        if (msg.stop.code !== 0) host.log(msg.stop.reason);
+        finish(msg.stop.code);
+      } else {
+        host.log(`vCPU thread failed: ${msg.message}`);
+        finish(1);
+      }
+    });
+    worker.on('error', (err) => {
+      host.log(`vCPU thread failed: ${err.message}`);
+      finish(1);
+    });
+  });
+}
+
+export class NotBuiltError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NotBuiltError';
+  }
+}
+
+const KICK = new BigUint64Array([1n]);
+
+/** Terminal -> escape handling -> ring; kicks the UART when it wants RX interrupts. */
+function startConsoleInput(ring: SharedRing, flags: Int32Array, kick: number, host: VmmHost, quit: () => void): void {
+  const escape = new ConsoleEscape();
+  const out: number[] = [];
+  let backlog: number[] = [];
+  const drain = (): void => {
+    if (backlog.length > 0) {
+      const n = ring.push(backlog);
+      backlog = backlog.slice(n);
+      if (n > 0 && Atomics.load(flags, CONSOLE_FLAG.RX_IRQ_ENABLED) !== 0) native.write(kick, KICK);
+    }
+    if (backlog.length > 0) {
+      setTimeout(drain, 5);
+    } else if (process.stdin.isPaused()) {
+      process.stdin.resume();
+    }
+  };
+  process.stdin.on('data', (chunk: Buffer) => {
+    out.length = 0;
+    const action = escape.feed(chunk, out);
+    if (out.length > 0) {
+      const wasEmpty = backlog.length === 0;
+      backlog.push(...out);
+      if (wasEmpty) drain();
+      if (backlog.length > 65536) process.stdin.pause();
+    }
+    if (action === 'quit') quit();
+    else if (action === 'help') host.log(ESCAPE_HELP);
+  });
+  process.stdin.on('error', () => {
+    // stdin went away (closed terminal): the guest runs on without input.
+  });
+}
