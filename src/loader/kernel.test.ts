@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { ARM64_IMAGE, detectKernelFormat } from './kernel.js';
-import { debianBzImagePath, mockBzImage, mockElf } from './mock_images.js';
+import { debianBzImagePath, mockBzImage, mockElf, NO_DEBIAN_KERNEL } from './mock_images.js';
 
 function arm64Image(): Uint8Array {
   const b = new Uint8Array(0x1000);
@@ -30,6 +30,6 @@ test('says unknown for other or truncated bytes', () => {
 
 test('a real Debian kernel is a bzImage', (t) => {
   const path = debianBzImagePath();
-  if (path === undefined) return t.skip('no Debian kernel cached');
+  if (path === undefined) return t.skip(NO_DEBIAN_KERNEL);
   assert.equal(detectKernelFormat(new Uint8Array(readFileSync(path))), 'bzimage');
 });
