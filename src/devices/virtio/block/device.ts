@@ -1,0 +1,153 @@
+// virtio-blk (virtio 1.2 §5.2): configuration space, features, and request
+// execution. Parsing lives in request.ts; this file acts on parsed requests.
+//
+// Seams: the transport (vCPU thread) uses the VirtioDevice half (features,
+// config space: fixed at construction, so safe to share); the worker thread
+// calls execute() with its own GuestMemory mapping and backend. DISCARD is
+// accepted and completes without freeing host space (discard is a hint);
+// WRITE_ZEROES writes zeroes with vectored writes of one shared zero page.
+import type { GuestMemory } from '../../../memory/guest_memory.js';
+import { PCI_CLASS } from '../../../pci/constants.js';
+import { VIRTIO_F, VIRTIO_ID, featureBit } from '../constants.js';
+import type { VirtioDevice } from '../device.js';
+import type { BlockBackend } from './backend.js';
+import { VIRTIO_BLK, VIRTIO_BLK_CONFIG, VIRTIO_BLK_F, VIRTIO_BLK_S } from './constants.js';
+import type { BlockLimits, BlockRequest } from './request.js';
+
+export interface BlockDeviceOptions {
+  /** Disk size in bytes (a multiple of 512). */
+  readonly size: number;
+  readonly readOnly: boolean;
+  /** GET_ID answer; at most 20 bytes are used. */
+  readonly serial: string;
+  /** Queue size offered (power of two); default 256. */
+  readonly queueSize?: number;
+  /** Largest data segment; default 1 MiB. */
+  readonly sizeMax?: number;
+  /** Where I/O errors are reported; default console.error. */
+  readonly log?: (line: string) => void;
+}
+
+/** Largest DISCARD / WRITE_ZEROES request, in sectors (ours: 32 MiB). */
+const MAX_DWZ_SECTORS = 65536;
+const ZERO_PAGE = new Uint8Array(65536);
+
+export class BlockDevice implements VirtioDevice {
+  readonly deviceType = VIRTIO_ID.BLOCK;
+  readonly features: bigint;
+  readonly queueMaxSizes: readonly number[];
+  readonly configSize = VIRTIO_BLK_CONFIG.LENGTH;
+  readonly pciClass = PCI_CLASS.STORAGE_SCSI;
+  readonly limits: BlockLimits;
+  private readonly configBytes = new Uint8Array(VIRTIO_BLK_CONFIG.LENGTH);
+  private readonly serial: Uint8Array;
+  private readonly log: (line: string) => void;
+
+  constructor(options: BlockDeviceOptions) {
+    const queueSize = options.queueSize ?? 256;
+    if (options.size % VIRTIO_BLK.SECTOR_SIZE !== 0) throw new RangeError(`disk size ${options.size} is not a multiple of ${VIRTIO_BLK.SECTOR_SIZE}`);
+    this.queueMaxSizes = [queueSize];
+    this.limits = {
+      capacity: options.size / VIRTIO_BLK.SECTOR_SIZE,
+      readOnly: options.readOnly,
+      // Header and status take two descriptors of a chain bounded by the queue size.
+      segMax: Math.max(1, queueSize - 2),
+      sizeMax: options.sizeMax ?? 1 << 20,
+      maxDiscardSectors: MAX_DWZ_SECTORS,
+      maxWriteZeroesSectors: MAX_DWZ_SECTORS,
+    };
+    this.serial = new TextEncoder().encode(options.serial).subarray(0, VIRTIO_BLK.ID_BYTES);
+    this.log = options.log ?? ((line) => console.error(line));
+    let f = featureBit(VIRTIO_F.VERSION_1) | featureBit(VIRTIO_F.RING_PACKED) | featureBit(VIRTIO_F.RING_EVENT_IDX) | featureBit(VIRTIO_F.INDIRECT_DESC);
+    f |= featureBit(VIRTIO_BLK_F.SIZE_MAX) | featureBit(VIRTIO_BLK_F.SEG_MAX) | featureBit(VIRTIO_BLK_F.BLK_SIZE) | featureBit(VIRTIO_BLK_F.FLUSH);
+    f |= options.readOnly ? featureBit(VIRTIO_BLK_F.RO) : featureBit(VIRTIO_BLK_F.DISCARD) | featureBit(VIRTIO_BLK_F.WRITE_ZEROES);
+    this.features = f;
+    const v = new DataView(this.configBytes.buffer);
+    const C = VIRTIO_BLK_CONFIG;
+    v.setBigUint64(C.CAPACITY, BigInt(this.limits.capacity), true);
+    v.setUint32(C.SIZE_MAX, this.limits.sizeMax, true);
+    v.setUint32(C.SEG_MAX, this.limits.segMax, true);
+    v.setUint32(C.BLK_SIZE, VIRTIO_BLK.SECTOR_SIZE, true);
+    v.setUint16(C.NUM_QUEUES, 1, true);
+    v.setUint32(C.MAX_DISCARD_SECTORS, MAX_DWZ_SECTORS, true);
+    v.setUint32(C.MAX_DISCARD_SEG, 1, true);
+    v.setUint32(C.DISCARD_SECTOR_ALIGNMENT, 1, true);
+    v.setUint32(C.MAX_WRITE_ZEROES_SECTORS, MAX_DWZ_SECTORS, true);
+    v.setUint32(C.MAX_WRITE_ZEROES_SEG, 1, true);
+  }
+
+  readConfig(offset: number, size: number): number {
+    let value = 0;
+    for (let i = size - 1; i >= 0; i--) value = value * 256 + (this.configBytes[offset + i] ?? 0);
+    return value;
+  }
+
+  /** Nothing in the configuration is writable without CONFIG_WCE (not offered). */
+  writeConfig(_offset: number, _size: number, _value: number): void {}
+
+  activate(_features: bigint): void {}
+  reset(): void {}
+
+  /**
+   * Carries out a parsed request and writes its status byte (after the data,
+   * and for FLUSH after fdatasync returned). Returns the used length: bytes
+   * written into the driver's buffers, status included.
+   */
+  execute(mem: GuestMemory, request: BlockRequest, backend: BlockBackend): number {
+    if (request.kind === 'error') {
+      if (request.status === null) return 0;
+      mem.writeU8(request.status, request.code);
+      return 1;
+    }
+    let written = 0;
+    let code: number = VIRTIO_BLK_S.OK;
+    try {
+      switch (request.kind) {
+        case 'in':
+          backend.read(request.data.map((s) => mem.slice(s.gpa, s.len)), request.sector * VIRTIO_BLK.SECTOR_SIZE);
+          written = request.bytes;
+          break;
+        case 'out':
+          backend.write(request.data.map((s) => mem.slice(s.gpa, s.len)), request.sector * VIRTIO_BLK.SECTOR_SIZE);
+          break;
+        case 'flush':
+          backend.flush();
+          break;
+        case 'get_id': {
+          let off = 0;
+          for (const s of request.data) {
+            const dst = mem.slice(s.gpa, s.len);
+            dst.fill(0);
+            dst.set(this.serial.subarray(off, off + s.len));
+            off += s.len;
+          }
+          written = request.bytes;
+          break;
+        }
+        case 'write_zeroes':
+          this.writeZeroes(backend, request.sector, request.sectors);
+          break;
+        case 'discard':
+          break;
+      }
+    } catch (err) {
+      const e = err as { code?: string; message?: string };
+      this.log(`virtio-blk: ${request.kind} failed: ${e.code ?? 'error'}: ${e.message ?? String(err)}`);
+      code = VIRTIO_BLK_S.IOERR;
+      written = 0;
+    }
+    mem.writeU8(request.status, code);
+    return written + 1;
+  }
+
+  private writeZeroes(backend: BlockBackend, sector: number, sectors: number): void {
+    let bytes = sectors * VIRTIO_BLK.SECTOR_SIZE;
+    const views: Uint8Array[] = [];
+    while (bytes > 0) {
+      const n = Math.min(bytes, ZERO_PAGE.length);
+      views.push(n === ZERO_PAGE.length ? ZERO_PAGE : ZERO_PAGE.subarray(0, n));
+      bytes -= n;
+    }
+    if (views.length > 0) backend.write(views, sector * VIRTIO_BLK.SECTOR_SIZE);
+  }
+}

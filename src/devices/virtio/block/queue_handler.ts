@@ -1,0 +1,70 @@
+// The worker-thread loop body for virtio-blk: after a kick (the queue's
+// ioeventfd became readable), drain the queue: pop, parse, execute, return,
+// then interrupt the driver if it asked. Pure apart from the backend, so it
+// runs in tests against the driver mock.
+//
+// Malformed chains complete with length 0 and the device carries on; a
+// broken ring (VirtqueueError) sets DEVICE_NEEDS_RESET with a configuration
+// interrupt and stops serving the queue until the driver resets the device.
+import type { GuestMemory } from '../../../memory/guest_memory.js';
+import type { InterruptSink } from '../device.js';
+import { DescriptorChain, DescriptorChainError, VirtqueueError, type Virtqueue } from '../queue.js';
+import { markNeedsReset, queueVector } from '../shared_state.js';
+import type { BlockBackend } from './backend.js';
+import type { BlockDevice } from './device.js';
+import { parseRequest } from './request.js';
+
+export class BlockQueueHandler {
+  private readonly chain = new DescriptorChain();
+  private broken = false;
+
+  constructor(
+    private readonly mem: GuestMemory,
+    private readonly queue: Virtqueue,
+    private readonly queueIndex: number,
+    private readonly device: BlockDevice,
+    private readonly backend: BlockBackend,
+    private readonly state: Int32Array,
+    private readonly sink: InterruptSink,
+    private readonly log: (line: string) => void = (line) => console.error(line),
+  ) {}
+
+  /** True once the ring was found unusable (until the device is reset and rebuilt). */
+  get failed(): boolean {
+    return this.broken;
+  }
+
+  /** Serves every available request; returns how many completed. */
+  process(): number {
+    if (this.broken) return 0;
+    const { mem, queue, chain } = this;
+    let completed = 0;
+    try {
+      do {
+        queue.disableNotifications();
+        for (;;) {
+          try {
+            if (!queue.pop(chain)) break;
+          } catch (err) {
+            if (!(err instanceof DescriptorChainError)) throw err;
+            this.log(`virtio-blk: ${err.message}`);
+            queue.addUsed(chain, 0);
+            completed++;
+            continue;
+          }
+          const request = parseRequest(mem, chain, this.device.limits);
+          if (request.kind === 'error') this.log(`virtio-blk: bad request: ${request.reason}`);
+          queue.addUsed(chain, this.device.execute(mem, request, this.backend));
+          completed++;
+        }
+      } while (queue.enableNotifications());
+    } catch (err) {
+      if (!(err instanceof VirtqueueError)) throw err;
+      this.log(`virtio-blk: queue ${this.queueIndex} unusable, device needs reset: ${err.message}`);
+      this.broken = true;
+      markNeedsReset(this.state, this.sink);
+    }
+    if (completed > 0 && queue.needsInterrupt()) this.sink.queue(queueVector(this.state, this.queueIndex));
+    return completed;
+  }
+}

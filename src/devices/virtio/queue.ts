@@ -1,0 +1,152 @@
+// What split and packed virtqueues have in common: the descriptor chain a
+// device sees, the queue interface, and the errors.
+//
+// Seams: queues live on the device's worker thread, rebuilt from the shared
+// transport state (shared_state.ts) over that thread's GuestMemory mapping.
+// Everything read from the rings is hostile: the queue classes check every
+// address and length against guest RAM before a chain is handed out, so a
+// device may use `chain.readable` / `chain.writable` with GuestMemory.slice
+// without further checks (slice still re-checks).
+//
+// Errors: a DescriptorChainError means one request was malformed; the chain's
+// `id` (and `ringCount`) are filled before the error is thrown, so the device
+// completes it with `addUsed(chain, 0)` and carries on. A VirtqueueError means
+// the ring itself is unusable (the driver claims more buffers than the queue
+// holds, a head index out of range): the device sets DEVICE_NEEDS_RESET and
+// raises a configuration interrupt. Neither ever stops the VMM.
+
+/** A guest buffer: guest physical address and length, already checked. */
+export interface Segment {
+  gpa: number;
+  len: number;
+}
+
+/**
+ * One request's buffers. Reused between pops (the queue loop allocates
+ * nothing): copy out what must outlive the next pop.
+ */
+export class DescriptorChain {
+  /** Split: head descriptor index. Packed: buffer id. Reported back by addUsed. */
+  id = 0;
+  /** Packed: descriptors the chain took in the ring (an indirect chain takes 1). Split: 1. */
+  ringCount = 0;
+  /** Device-readable buffers, in order (they all precede the writable ones). */
+  readonly readable: Segment[] = [];
+  /** Device-writable buffers, in order. */
+  readonly writable: Segment[] = [];
+  readableLength = 0;
+  writableLength = 0;
+  private readonly pool: Segment[] = [];
+  private used = 0;
+
+  clear(): void {
+    this.id = 0;
+    this.ringCount = 0;
+    this.readable.length = 0;
+    this.writable.length = 0;
+    this.readableLength = 0;
+    this.writableLength = 0;
+    this.used = 0;
+  }
+
+  private segment(gpa: number, len: number): Segment {
+    let s = this.pool[this.used];
+    if (s === undefined) {
+      s = { gpa, len };
+      this.pool.push(s);
+    } else {
+      s.gpa = gpa;
+      s.len = len;
+    }
+    this.used++;
+    return s;
+  }
+
+  addReadable(gpa: number, len: number): void {
+    this.readable.push(this.segment(gpa, len));
+    this.readableLength += len;
+  }
+
+  addWritable(gpa: number, len: number): void {
+    this.writable.push(this.segment(gpa, len));
+    this.writableLength += len;
+  }
+}
+
+/** The device's view of a virtqueue, split or packed. */
+export interface Virtqueue {
+  readonly size: number;
+  /** Fills `chain` with the next available request; false when none is available. */
+  pop(chain: DescriptorChain): boolean;
+  /** Returns a request to the driver: `len` bytes were written to its writable buffers. */
+  addUsed(chain: DescriptorChain, len: number): void;
+  /** After a batch of addUsed: whether the driver asked to be interrupted. */
+  needsInterrupt(): boolean;
+  /** Asks the driver not to kick while the device is busy. */
+  disableNotifications(): void;
+  /** Asks for kicks again; returns true if buffers arrived meanwhile (process them first). */
+  enableNotifications(): boolean;
+}
+
+/** Where a queue's rings live, as the driver configured them. */
+export interface QueueLayout {
+  readonly size: number;
+  /** Descriptor table (split) or descriptor ring (packed). */
+  readonly desc: number;
+  /** Available ring (split) or driver event suppression area (packed). */
+  readonly driver: number;
+  /** Used ring (split) or device event suppression area (packed). */
+  readonly device: number;
+}
+
+/** Negotiated features that change ring behaviour. */
+export interface QueueFeatures {
+  readonly eventIdx: boolean;
+  readonly indirect: boolean;
+}
+
+export class DescriptorChainError extends Error {
+  constructor(
+    message: string,
+    readonly id: number,
+  ) {
+    super(message);
+    this.name = 'DescriptorChainError';
+  }
+}
+
+export class VirtqueueError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'VirtqueueError';
+  }
+}
+
+export class QueueConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'QueueConfigError';
+  }
+}
+
+/**
+ * vring_need_event (§2.7.10): true when `event` lies in (old, new], all
+ * modulo 2^16. The driver asked to be told once the index passes `event`.
+ */
+export function needEvent(event: number, newIdx: number, oldIdx: number): boolean {
+  return ((newIdx - event - 1) & 0xffff) < ((newIdx - oldIdx) & 0xffff);
+}
+
+// A full memory barrier. Guest RAM is not a SharedArrayBuffer, so Atomics
+// cannot order its accesses directly, but any sequentially consistent atomic
+// read-modify-write is a full fence on the CPU (a locked instruction on x86,
+// dmb ish around ldaxr/stlxr on arm64). Needed where the device stores an
+// event index and then loads the driver's index (store-load ordering).
+const fenceWord = new Int32Array(new SharedArrayBuffer(4));
+export function memoryFence(): void {
+  Atomics.add(fenceWord, 0, 0);
+}
+
+export function hex(n: number): string {
+  return `0x${n.toString(16)}`;
+}
