@@ -72,3 +72,11 @@ test('--version prints the package version', async () => {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   assert.equal(r.stdout.trim(), `tsvmm ${pkg.version}`);
 });
+
+test('a missing disk image', () => expectOneLineError(['-k', goodElf, '-m', '64M', '-d', join(dir, 'nodisk.img')], /disk image .*nodisk\.img/));
+test('a disk image whose size is not a multiple of 512', async () => {
+  const p = file('odd.img', Buffer.alloc(1000, 7));
+  await expectOneLineError(['-k', goodElf, '-m', '64M', '-d', p], /512/);
+  assert.equal(readFileSync(p).length, 1000, 'the image is not truncated');
+  assert.ok(readFileSync(p).every((b) => b === 7), 'nor changed');
+});

@@ -9,6 +9,8 @@ import type { GuestMemory } from '../memory/guest_memory.js';
 import type { SerialInput } from '../devices/legacy/serial8250.js';
 import type { VcpuStop } from '../vcpu/run_loop.js';
 import type { CpuTemplate } from '../cli/args.js';
+import type { GsiRoute } from '../kvm/vm.js';
+import type { PciBus } from '../pci/pci_bus.js';
 
 export type ArchName = 'x86_64' | 'aarch64';
 
@@ -24,6 +26,11 @@ export interface BootInfo {
 export interface BootPlan {
   /** e.g. "bzImage (boot protocol 2.15)" or "ELF vmlinux", for the start-up line. */
   readonly description: string;
+}
+
+/** Devices the firmware tables must describe. */
+export interface PlatformDevices {
+  pci: Array<{ slot: number; gsi: number }>;
 }
 
 export interface KernelImages {
@@ -73,8 +80,18 @@ export interface Arch {
    * everything goes: pure, so bad input fails before /dev/kvm is touched.
    */
   prepareBoot(images: KernelImages, memoryBytes: number): BootPlan;
-  /** Writes the planned kernel, initrd, command line and firmware tables into guest RAM. */
-  loadKernel(memory: GuestMemory, plan: BootPlan): BootInfo;
+  /** Writes the planned kernel, initrd, command line and firmware tables (which list `platform`'s devices) into guest RAM. */
+  loadKernel(memory: GuestMemory, plan: BootPlan, platform: PlatformDevices): BootInfo;
+  /** Guest-physical window where the VMM places PCI BARs. */
+  readonly pciMmioWindow: { start: number; end: number };
+  /** The GSI a PCI slot's INTA# line raises. */
+  pciIntxGsi(slot: number): number;
+  /** The irqchip routes KVM starts with (KVM_SET_GSI_ROUTING replaces them all). */
+  defaultGsiRoutes(): GsiRoute[];
+  /** First GSI free for MSI routes. */
+  readonly firstMsiGsi: number;
+  /** On the vCPU worker: makes the PCI bus's configuration space reachable (CF8/CFC, ECAM). */
+  attachPciBus(ctx: MachineContext, bus: PciBus): void;
   /** Sets the boot vCPU's registers, CPUID, MSRs. */
   setupVcpu(kvm: Kvm, vm: VmFd, vcpuFd: number, boot: BootInfo, cpuTemplate: CpuTemplate | undefined): void;
   /** On the vCPU worker: creates the legacy devices (console, reset) on the buses. */

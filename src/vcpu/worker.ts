@@ -3,7 +3,7 @@
 // and loops on KVM_RUN. It reports how the guest ended with one message.
 import { parentPort, workerData } from 'node:worker_threads';
 import { archByName } from '../arch/index.js';
-import type { ArchName } from '../arch/arch.js';
+import type { ArchName, MachineContext } from '../arch/arch.js';
 import { Bus } from '../bus/bus.js';
 import { VmFd } from '../kvm/vm.js';
 import { VcpuFd } from '../kvm/vcpu.js';
@@ -11,6 +11,13 @@ import { GuestMemory, type GuestMemoryDescriptor } from '../memory/guest_memory.
 import { FdWriter } from '../vmm/fd_writer.js';
 import { SharedRing } from '../vmm/shared_ring.js';
 import { runVcpu, type VcpuStop } from './run_loop.js';
+import { PciBus } from '../pci/pci_bus.js';
+import { PCI_REG, PCI_COMMAND } from '../pci/constants.js';
+import { VirtioPciTransport } from '../devices/virtio/pci_transport.js';
+import { BlockDevice } from '../devices/virtio/block/device.js';
+import { GsiRouter } from '../vmm/gsi_router.js';
+import { VirtioPciHost } from '../vmm/virtio_pci_host.js';
+import type { VirtioDeviceSpec } from '../vmm/virtio_spec.js';
 
 export interface VcpuWorkerData {
   arch: ArchName;
@@ -22,11 +29,13 @@ export interface VcpuWorkerData {
   /** Int32Array words: [0] = the guest enabled the console RX interrupt. */
   consoleFlags: SharedArrayBuffer;
   stdoutFd: number;
+  /** virtio-pci devices to put on the PCI bus. */
+  virtio: VirtioDeviceSpec[];
   /** Set to 1 by the main thread once the process is sealed and the guest may run. */
   go: Int32Array;
 }
 
-export type VcpuWorkerMessage = { kind: 'ready' } | { kind: 'stopped'; stop: VcpuStop } | { kind: 'error'; message: string };
+export type VcpuWorkerMessage = { kind: 'ready' } | { kind: 'log'; line: string } | { kind: 'stopped'; stop: VcpuStop } | { kind: 'error'; message: string };
 
 export const CONSOLE_FLAG = { RX_IRQ_ENABLED: 0 } as const;
 
@@ -41,7 +50,7 @@ function main(d: VcpuWorkerData): VcpuStop {
   const ring = SharedRing.attach(d.consoleRing);
   const flags = new Int32Array(d.consoleFlags);
   let stop: VcpuStop | undefined;
-  arch.createLegacyDevices({
+  const ctx: MachineContext = {
     vm,
     memory,
     pio,
@@ -51,10 +60,29 @@ function main(d: VcpuWorkerData): VcpuStop {
       output: (b) => out.put(b),
       rxInterruptEnabled: (on) => Atomics.store(flags, CONSOLE_FLAG.RX_IRQ_ENABLED, on ? 1 : 0),
     },
-    requestStop: (s) => {
+    requestStop: (s: VcpuStop) => {
       stop ??= s;
     },
-  });
+  };
+  arch.createLegacyDevices(ctx);
+  if (d.virtio.length > 0) {
+    const log = (line: string): void => parentPort!.postMessage({ kind: 'log', line });
+    const router = new GsiRouter(vm, arch.defaultGsiRoutes(), arch.firstMsiGsi);
+    const pci = new PciBus();
+    arch.attachPciBus(ctx, pci);
+    for (const spec of d.virtio) {
+      const b = spec.backend;
+      const device = new BlockDevice({ size: b.size, readOnly: b.readOnly, serial: b.serial, log });
+      const host = new VirtioPciHost(vm, mmio, router, spec, log);
+      const transport = new VirtioPciTransport(device, new Int32Array(spec.state), host);
+      host.attach(transport);
+      pci.add(transport, spec.slot);
+      // What firmware would do: route INTA#, assign BAR 0, enable decoding.
+      transport.config.write(PCI_REG.INTERRUPT_LINE, 1, spec.intxGsi);
+      transport.config.setBarAddress(0, spec.barGpa);
+      transport.config.write(PCI_REG.COMMAND, 2, PCI_COMMAND.MEMORY);
+    }
+  }
   // Everything is set up: let the main thread install seccomp (TSYNC covers
   // this thread too) and switch the terminal, then run the guest.
   parentPort!.postMessage({ kind: 'ready' });

@@ -15,6 +15,13 @@ import { readInputFile } from './files.js';
 import { KernelFormatError } from '../loader/errors.js';
 import { SharedRing } from './shared_ring.js';
 import { sealProcess } from './seal.js';
+import { openDisk } from '../devices/virtio/block/disk.js';
+import { createVirtioSpec, type VirtioDeviceSpec } from './virtio_spec.js';
+
+/** Slot 0 is the host bridge; devices follow. */
+const FIRST_PCI_SLOT = 1;
+/** Room for each device's BAR 0 in the PCI window (the virtio BAR is 32 KiB; keep 64 KiB alignment). */
+const BAR_STRIDE = 0x10000;
 
 /** How the VMM talks to whoever started it (the supervisor, or a test). */
 export interface VmmHost {
@@ -32,7 +39,6 @@ export async function runVmm(config: VmConfig, host: VmmHost): Promise<number> {
   const arch = hostArch();
   const kernel = readInputFile('kernel', config.kernel, Math.min(config.memoryBytes, MAX_IMAGE_BYTES));
   const initrd = config.initrd === undefined ? undefined : readInputFile('initrd', config.initrd, Math.min(config.memoryBytes, MAX_IMAGE_BYTES));
-  if (config.disk !== undefined) throw new NotBuiltError('--disk (virtio-blk) is not built yet');
   if (config.net !== undefined) throw new NotBuiltError('--net (virtio-net) is not built yet');
   const quirk = arch.hostQuirk();
   const cmdline = [arch.baseCmdline(), quirk?.cmdline, config.append].filter((s) => s !== undefined && s !== '').join(' ');
@@ -45,6 +51,17 @@ export async function runVmm(config: VmConfig, host: VmmHost): Promise<number> {
     throw err;
   }
 
+  // Devices whose files must open before anything else happens.
+  const virtio: VirtioDeviceSpec[] = [];
+  if (config.disk !== undefined) {
+    const disk = openDisk({ path: config.disk.path, readOnly: config.disk.readOnly });
+    if (disk.readOnly && !config.disk.readOnly) host.log(`disk image ${disk.path} is read-only: the guest gets a read-only disk`);
+    const slot = FIRST_PCI_SLOT + virtio.length;
+    virtio.push(
+      createVirtioSpec({ kind: 'blk', fd: disk.fd, size: disk.size, readOnly: disk.readOnly, serial: disk.serial }, 1, slot, arch.pciMmioWindow.start + virtio.length * BAR_STRIDE, arch.pciIntxGsi(slot)),
+    );
+  }
+
   const kvm = Kvm.open();
   kvm.requireExtensions(arch.requiredCaps);
   const vm = kvm.createVm();
@@ -53,7 +70,8 @@ export async function runVmm(config: VmConfig, host: VmmHost): Promise<number> {
   arch.setupVm(kvm, vm);
 
   if (quirk) host.log(quirk.notice);
-  const boot = arch.loadKernel(memory, plan);
+  const boot = arch.loadKernel(memory, plan, { pci: virtio.map((v) => ({ slot: v.slot, gsi: v.intxGsi })) });
+  for (const v of virtio) vm.irqfd(v.intxFd, v.intxGsi, { resampleFd: v.intxResampleFd });
 
   const vcpuFd = vm.createVcpu(0);
   arch.setupVcpu(kvm, vm, vcpuFd, boot, config.cpuTemplate);
@@ -76,9 +94,14 @@ export async function runVmm(config: VmConfig, host: VmmHost): Promise<number> {
     consoleRing: ring.buffer,
     consoleFlags,
     stdoutFd: 1,
+    virtio,
     go,
   };
   const worker = new Worker(new URL('../vcpu/worker.js', import.meta.url), { workerData: data });
+  // Each virtio device's queues are served by a worker of its own. All workers
+  // must be up (their modules loaded) before seccomp seals the process.
+  const deviceWorkers = virtio.map((spec) => new Worker(new URL('./device_worker.js', import.meta.url), { workerData: { memory: descriptor, spec } }));
+  let pendingReady = deviceWorkers.length + 1;
 
   return new Promise<number>((resolve, reject) => {
     let finished = false;
@@ -88,18 +111,34 @@ export async function runVmm(config: VmConfig, host: VmmHost): Promise<number> {
       process.stdin.pause();
       resolve(code);
     };
+    const onReady = (): void => {
+      if (--pendingReady > 0) return;
+      try {
+        if (config.seccomp !== 'off') sealProcess(arch.name, config.seccomp, host);
+      } catch (err) {
+        reject(err);
+        return;
+      }
+      host.guestStarting();
+      startConsoleInput(ring, flags, kick, host, () => finish(0));
+      Atomics.store(go, 0, 1);
+      Atomics.notify(go, 0);
+    };
+    for (const w of deviceWorkers) {
+      w.on('message', (msg: { kind: string; line?: string }) => {
+        if (msg.kind === 'ready') onReady();
+        else if (msg.kind === 'log' && msg.line !== undefined) host.log(msg.line);
+      });
+      w.on('error', (err) => {
+        host.log(`device thread failed: ${err.message}`);
+        finish(1);
+      });
+    }
     worker.on('message', (msg: VcpuWorkerMessage) => {
       if (msg.kind === 'ready') {
-        try {
-          if (config.seccomp !== 'off') sealProcess(arch.name, config.seccomp, host);
-        } catch (err) {
-          reject(err);
-          return;
-        }
-        host.guestStarting();
-        startConsoleInput(ring, flags, kick, host, () => finish(0));
-        Atomics.store(go, 0, 1);
-        Atomics.notify(go, 0);
+        onReady();
+      } else if (msg.kind === 'log') {
+        host.log(msg.line);
       } else if (msg.kind === 'stopped') {
         if (msg.stop.code !== 0) host.log(msg.stop.reason);
         finish(msg.stop.code);

@@ -303,6 +303,36 @@ const char *kernel_cmdline(void)
     return cmdline_buf;
 }
 
+const char *cmdline_get(const char *key, char *buf, size_t size)
+{
+    const char *s = kernel_cmdline();
+    const char *found = NULL;
+    size_t klen = strlen(key);
+
+    while (*s) {
+        while (*s == ' ')
+            s++;
+        const char *word = s;
+        while (*s && *s != ' ')
+            s++;
+        if ((size_t)(s - word) >= klen && strncmp(word, key, klen) == 0 &&
+            (word[klen] == '=' || word + klen == s))
+            found = word + klen;
+    }
+    if (!found)
+        return NULL;
+    if (*found == '=')
+        found++;
+    size_t n = 0;
+    while (found[n] && found[n] != ' ' && n + 1 < size) {
+        buf[n] = found[n];
+        n++;
+    }
+    if (size)
+        buf[n] = '\0';
+    return buf;
+}
+
 /* ---- PCI configuration mechanism #1 ----------------------------------------- */
 
 uint32_t pci_cfg_read32(unsigned bus, unsigned dev, unsigned fn, unsigned off)
@@ -341,6 +371,117 @@ void pci_cfg_write8(unsigned bus, unsigned dev, unsigned fn, unsigned off, uint8
     outb((uint16_t)(PCI_CONFIG_DATA + (off & 3)), v);
 }
 
+uint32_t pci_read32(const struct pci_dev *d, unsigned off)
+{
+    return pci_cfg_read32(d->bus, d->dev, d->fn, off);
+}
+
+uint16_t pci_read16(const struct pci_dev *d, unsigned off)
+{
+    return pci_cfg_read16(d->bus, d->dev, d->fn, off);
+}
+
+uint8_t pci_read8(const struct pci_dev *d, unsigned off)
+{
+    return pci_cfg_read8(d->bus, d->dev, d->fn, off);
+}
+
+void pci_write32(const struct pci_dev *d, unsigned off, uint32_t v)
+{
+    pci_cfg_write32(d->bus, d->dev, d->fn, off, v);
+}
+
+void pci_write16(const struct pci_dev *d, unsigned off, uint16_t v)
+{
+    pci_cfg_write16(d->bus, d->dev, d->fn, off, v);
+}
+
+void pci_write8(const struct pci_dev *d, unsigned off, uint8_t v)
+{
+    pci_cfg_write8(d->bus, d->dev, d->fn, off, v);
+}
+
+int pci_find(uint16_t vendor, uint16_t device, struct pci_dev *out)
+{
+    for (unsigned slot = 0; slot < 32; slot++) {
+        unsigned nfn = 1;
+        for (unsigned fn = 0; fn < nfn; fn++) {
+            uint32_t id = pci_cfg_read32(0, slot, fn, PCI_VENDOR_ID);
+            if ((id & 0xffff) == 0xffff) /* nothing there */
+                continue;
+            if (fn == 0 && (pci_cfg_read8(0, slot, 0, PCI_HEADER_TYPE) & PCI_HEADER_MULTIFUNCTION))
+                nfn = 8;
+            if ((id & 0xffff) == vendor && (id >> 16) == device) {
+                out->bus = 0;
+                out->dev = (uint8_t)slot;
+                out->fn = (uint8_t)fn;
+                out->vendor = vendor;
+                out->device = device;
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+unsigned pci_find_cap(const struct pci_dev *d, uint8_t id, unsigned after)
+{
+    if (!(pci_read16(d, PCI_STATUS) & PCI_STATUS_CAP_LIST))
+        return 0;
+    unsigned off = after ? pci_read8(d, after + 1) : pci_read8(d, PCI_CAP_PTR);
+    /* 48 = (256 - 64) / 4: the most capabilities config space can hold */
+    for (int n = 0; n < 48; n++) {
+        off &= 0xfc;
+        if (off < 0x40)
+            return 0;
+        if (pci_read8(d, off) == id)
+            return off;
+        off = pci_read8(d, off + 1);
+    }
+    return 0;
+}
+
+uint64_t pci_bar_address(const struct pci_dev *d, unsigned bar)
+{
+    if (bar > 5)
+        return 0;
+    uint32_t lo = pci_read32(d, PCI_BAR0 + 4 * bar);
+    if (lo & 1) /* I/O space */
+        return 0;
+    uint64_t addr = lo & ~0xfu;
+    if (((lo >> 1) & 3) == 2) { /* 64-bit memory BAR */
+        if (bar == 5)
+            return 0;
+        addr |= (uint64_t)pci_read32(d, PCI_BAR0 + 4 * (bar + 1)) << 32;
+    }
+    return addr;
+}
+
+uint64_t pci_msix_table(const struct pci_dev *d, unsigned *cap, unsigned *entries)
+{
+    unsigned c = pci_find_cap(d, PCI_CAP_ID_MSIX, 0);
+    if (!c)
+        failf("%02x:%02x.%x has no MSI-X capability", d->bus, d->dev, d->fn);
+    uint32_t table = pci_read32(d, c + MSIX_TABLE);
+    uint64_t base = pci_bar_address(d, table & MSIX_BIR_MASK);
+    if (!base)
+        failf("MSI-X table BAR %u is not an assigned memory BAR", table & MSIX_BIR_MASK);
+    *cap = c;
+    *entries = (pci_read16(d, c + MSIX_CTRL) & MSIX_CTRL_TABLE_SIZE) + 1u;
+    return base + (table & ~(uint32_t)MSIX_BIR_MASK);
+}
+
+void msix_set_entry(uint64_t table, unsigned entry, unsigned apic_id, uint8_t vector, int masked)
+{
+    uint64_t e = table + (uint64_t)entry * MSIX_ENTRY_SIZE;
+    /* mask while the message changes, then write the requested state */
+    mmio_write32(e + MSIX_ENTRY_CTRL, MSIX_ENTRY_CTRL_MASKED);
+    mmio_write32(e + MSIX_ENTRY_ADDR_LO, MSI_ADDR_BASE | ((apic_id & 0xffu) << 12));
+    mmio_write32(e + MSIX_ENTRY_ADDR_HI, 0);
+    mmio_write32(e + MSIX_ENTRY_DATA, vector);
+    mmio_write32(e + MSIX_ENTRY_CTRL, masked ? MSIX_ENTRY_CTRL_MASKED : 0);
+}
+
 /* ---- IOAPIC ---------------------------------------------------------------- */
 
 uint32_t ioapic_read(unsigned reg)
@@ -353,6 +494,20 @@ void ioapic_write(unsigned reg, uint32_t v)
 {
     mmio_write32(IOAPIC_BASE + IOAPIC_REGSEL, reg);
     mmio_write32(IOAPIC_BASE + IOAPIC_WIN, v);
+}
+
+unsigned ioapic_pins(void)
+{
+    return ((ioapic_read(IOAPIC_REG_VER) >> 16) & 0xff) + 1;
+}
+
+void lapic_setup_bsp(void)
+{
+    outb(0x21, 0xff);
+    outb(0xa1, 0xff);
+    lapic_write(LAPIC_LVT_LINT0, LAPIC_LVT_MASKED);
+    lapic_write(LAPIC_TPR, 0);
+    lapic_write(LAPIC_SVR, LAPIC_SVR_ENABLE | 0xff);
 }
 
 /* ---- interrupts / exceptions (CPL0) ------------------------------------------ */

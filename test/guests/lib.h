@@ -55,6 +55,22 @@ static inline void mmio_write32(uint64_t addr, uint32_t v)
 {
     *(volatile uint32_t *)addr = v;
 }
+static inline uint8_t mmio_read8(uint64_t addr)
+{
+    return *(volatile uint8_t *)addr;
+}
+static inline void mmio_write8(uint64_t addr, uint8_t v)
+{
+    *(volatile uint8_t *)addr = v;
+}
+static inline uint16_t mmio_read16(uint64_t addr)
+{
+    return *(volatile uint16_t *)addr;
+}
+static inline void mmio_write16(uint64_t addr, uint16_t v)
+{
+    *(volatile uint16_t *)addr = v;
+}
 
 /* ---- CPU --------------------------------------------------------------- */
 static inline void cpu_relax(void)
@@ -142,6 +158,10 @@ extern uint64_t boot_params_addr; /* RSI at entry: struct boot_params (0x7000) *
 #define BP_CMD_LINE_PTR 0x228     /* u32 */
 /* the kernel command line, copied (at most 4095 chars); "" if none */
 const char *kernel_cmdline(void);
+/* Value of the last "key=value" word on the command line, copied into buf
+ * (at most size - 1 chars, NUL-terminated); NULL if the key is absent.
+ * "key" alone (no '=') gives "". */
+const char *cmdline_get(const char *key, char *buf, size_t size);
 
 /* ---- PCI configuration mechanism #1 (0xCF8 / 0xCFC) ---------------------- */
 #define PCI_CONFIG_ADDRESS 0xcf8
@@ -157,6 +177,73 @@ uint8_t pci_cfg_read8(unsigned bus, unsigned dev, unsigned fn, unsigned off);
 void pci_cfg_write32(unsigned bus, unsigned dev, unsigned fn, unsigned off, uint32_t v);
 void pci_cfg_write16(unsigned bus, unsigned dev, unsigned fn, unsigned off, uint16_t v);
 void pci_cfg_write8(unsigned bus, unsigned dev, unsigned fn, unsigned off, uint8_t v);
+
+/* type 0 header registers and bits (PCI 3.0 section 6) */
+#define PCI_VENDOR_ID 0x00
+#define PCI_DEVICE_ID 0x02
+#define PCI_COMMAND 0x04
+#define PCI_COMMAND_IO 0x0001
+#define PCI_COMMAND_MEMORY 0x0002
+#define PCI_COMMAND_MASTER 0x0004
+#define PCI_COMMAND_INTX_DISABLE 0x0400
+#define PCI_STATUS 0x06
+#define PCI_STATUS_CAP_LIST 0x0010
+#define PCI_HEADER_TYPE 0x0e
+#define PCI_HEADER_MULTIFUNCTION 0x80
+#define PCI_BAR0 0x10
+#define PCI_CAP_PTR 0x34
+#define PCI_INTERRUPT_LINE 0x3c
+#define PCI_INTERRUPT_PIN 0x3d
+#define PCI_CAP_ID_VNDR 0x09
+#define PCI_CAP_ID_MSIX 0x11
+
+/* A function on some bus.  Helpers below take this instead of b/d/f. */
+struct pci_dev {
+    uint8_t bus, dev, fn;
+    uint16_t vendor, device;
+};
+uint32_t pci_read32(const struct pci_dev *d, unsigned off);
+uint16_t pci_read16(const struct pci_dev *d, unsigned off);
+uint8_t pci_read8(const struct pci_dev *d, unsigned off);
+void pci_write32(const struct pci_dev *d, unsigned off, uint32_t v);
+void pci_write16(const struct pci_dev *d, unsigned off, uint16_t v);
+void pci_write8(const struct pci_dev *d, unsigned off, uint8_t v);
+/* First function on bus 0 (slots 0-31, every function of multi-function
+ * devices) with this vendor/device id.  Returns 1 and fills *out if found. */
+int pci_find(uint16_t vendor, uint16_t device, struct pci_dev *out);
+/* Walks the capability list: offset of the first capability with id `id`
+ * that comes after the one at `after` (0: from the start), 0 if none.
+ * Bounded, so a looping list cannot hang the guest. */
+unsigned pci_find_cap(const struct pci_dev *d, uint8_t id, unsigned after);
+/* Base address of memory BAR `bar` (64-bit BARs: both halves), 0 for an
+ * I/O BAR, a bad index or the upper half of a 64-bit BAR. */
+uint64_t pci_bar_address(const struct pci_dev *d, unsigned bar);
+
+/* MSI-X (PCI 3.0 6.8.2).  Capability: +2 message control, +4 table
+ * offset/BIR, +8 PBA offset/BIR.  Table entries are 16 bytes. */
+#define MSIX_CTRL 2
+#define MSIX_CTRL_TABLE_SIZE 0x07ff /* N - 1 */
+#define MSIX_CTRL_FUNCTION_MASK 0x4000
+#define MSIX_CTRL_ENABLE 0x8000
+#define MSIX_TABLE 4
+#define MSIX_PBA 8
+#define MSIX_BIR_MASK 0x7
+#define MSIX_ENTRY_SIZE 16
+#define MSIX_ENTRY_ADDR_LO 0
+#define MSIX_ENTRY_ADDR_HI 4
+#define MSIX_ENTRY_DATA 8
+#define MSIX_ENTRY_CTRL 12
+#define MSIX_ENTRY_CTRL_MASKED 1
+/* MSI message to an xAPIC: address 0xFEE00000 | dest id << 12, data =
+ * vector (fixed delivery, edge) */
+#define MSI_ADDR_BASE 0xfee00000u
+/* Finds the MSI-X capability and maps its table: returns the table's
+ * address (BAR base + offset) and sets *cap and *entries; fails (FAIL +
+ * reboot) if the function has no MSI-X or the table's BAR is unassigned. */
+uint64_t pci_msix_table(const struct pci_dev *d, unsigned *cap, unsigned *entries);
+/* Programs table entry `entry` (message to APIC `apic_id`, `vector`, fixed,
+ * edge) and masks or unmasks it. */
+void msix_set_entry(uint64_t table, unsigned entry, unsigned apic_id, uint8_t vector, int masked);
 
 /* ---- LAPIC / IOAPIC (xAPIC MMIO) ----------------------------------------- */
 #define LAPIC_BASE 0xfee00000ul
@@ -180,8 +267,15 @@ static inline void lapic_eoi(void) { lapic_write(LAPIC_EOI, 0); }
 #define IOAPIC_RTE_LEVEL 0x8000     /* else edge */
 #define IOAPIC_RTE_ACTIVE_LOW 0x2000 /* else active high */
 #define IOAPIC_RTE_LOGICAL 0x800    /* else physical */
+#define IOAPIC_REG_VER 0x01 /* bits 23:16: highest redirection entry */
 uint32_t ioapic_read(unsigned reg);
 void ioapic_write(unsigned reg, uint32_t v);
+/* Number of IOAPIC redirection entries (pins). */
+unsigned ioapic_pins(void);
+/* BSP interrupt set-up that thre_irq does by hand: masks both 8259s and
+ * LINT0 (KVM leaves LINT0 in ExtINT mode and the PICs unmasked with vector
+ * base 0), TPR = 0, LAPIC software-enabled with spurious vector 0xff. */
+void lapic_setup_bsp(void);
 
 /* ---- interrupts (handlers run at CPL0, emulated: keep them short) -------- */
 struct trap_frame {

@@ -2,7 +2,10 @@
 // KVM's in-kernel PIC/IOAPIC/LAPIC and PIT, an MP table, the Linux 64-bit boot
 // protocol (bzImage or ELF vmlinux), COM1 and the i8042 reset line.
 import { existsSync } from 'node:fs';
-import type { Arch, BootInfo, BootPlan, KernelImages, MachineContext } from '../arch.js';
+import type { Arch, BootInfo, BootPlan, KernelImages, MachineContext, PlatformDevices } from '../arch.js';
+import type { GsiRoute } from '../../kvm/vm.js';
+import { PciBus } from '../../pci/pci_bus.js';
+import { PciConfigIo } from '../../pci/config_io.js';
 import { KVM_CAP, KVM_PIT_SPEAKER_DUMMY } from '../../kvm/generated/uapi.js';
 import type { Kvm } from '../../kvm/system.js';
 import type { VmFd } from '../../kvm/vm.js';
@@ -22,6 +25,10 @@ import { buildGuestCpuid } from './cpuid.js';
 import { bootMsrs } from './msrs.js';
 import { applyCpuid, applyFpu, applyLapicLints, applyMsrs, applyRegs, applySregs, describeVcpu, parseCpuid2 } from './kvm_state.js';
 import { pvmHostQuirk } from './pvm.js';
+
+/** PCI configuration mechanism #1: CONFIG_ADDRESS at 0xCF8, CONFIG_DATA at 0xCFC-0xCFF (PCI Local Bus 3.0, 3.2.2.3.2). */
+const PCI_CONFIG_IO_PORT = 0xcf8;
+const PCI_CONFIG_IO_LENGTH = 8;
 
 interface X86BootPlan extends BootPlan {
   readonly bz: BzImage | undefined;
@@ -91,7 +98,7 @@ function prepareBoot(images: KernelImages, memoryBytes: number): X86BootPlan {
   return { description, bz, elf, entry, initrd, cmdline: encodeCmdline(images.cmdline, cmdlineSize), memoryBytes };
 }
 
-function loadKernel(memory: GuestMemory, p: BootPlan): BootInfo {
+function loadKernel(memory: GuestMemory, p: BootPlan, platform: PlatformDevices): BootInfo {
   const plan = p as X86BootPlan;
   if (plan.bz !== undefined) memory.write(LAYOUT.KERNEL_START, plan.bz.kernel);
   if (plan.elf !== undefined) loadElf(memory, plan.elf);
@@ -104,7 +111,7 @@ function loadKernel(memory: GuestMemory, p: BootPlan): BootInfo {
     e820: e820Map(plan.memoryBytes),
   });
   memory.write(LAYOUT.ZERO_PAGE_START, zeroPage);
-  writeMpTable(memory);
+  writeMpTable(memory, { pciRoutes: platform.pci.map((d) => ({ device: d.slot, pin: 0, ioapicPin: d.gsi })) });
   const sregs = setupLongMode(memory);
   const regs = bootRegs(plan.entry);
   return {
@@ -145,6 +152,22 @@ function createLegacyDevices(ctx: MachineContext): void {
   ctx.pio.register(I8042_PORT.DATA, I8042_PORT.COMMAND - I8042_PORT.DATA + 1, new I8042(() => ctx.requestStop({ code: 0, reason: 'the guest rebooted' })));
 }
 
+/** KVM's in-kernel irqchip ids (linux/kvm.h KVM_IRQCHIP_*). */
+const IRQCHIP = { PIC_MASTER: 0, PIC_SLAVE: 1, IOAPIC: 2 } as const;
+/** IOAPIC inputs 16-23 carry PCI INTx (0-15 are the ISA IRQs). */
+const PCI_INTX_FIRST_PIN = 16;
+const PCI_INTX_PINS = 8;
+
+/** KVM's default routing (kvm_setup_default_irq_routing): GSI 0-15 to both PICs and the IOAPIC, 16-23 to the IOAPIC. */
+function defaultGsiRoutes(): GsiRoute[] {
+  const routes: GsiRoute[] = [];
+  for (let gsi = 0; gsi < 24; gsi++) {
+    if (gsi < 16) routes.push({ gsi, kind: 'irqchip', irqchip: gsi < 8 ? IRQCHIP.PIC_MASTER : IRQCHIP.PIC_SLAVE, pin: gsi % 8 });
+    routes.push({ gsi, kind: 'irqchip', irqchip: IRQCHIP.IOAPIC, pin: gsi });
+  }
+  return routes;
+}
+
 export const x86_64: Arch = {
   name: 'x86_64',
   requiredCaps: {
@@ -173,6 +196,13 @@ export const x86_64: Arch = {
   },
   prepareBoot,
   loadKernel,
+  pciMmioWindow: { start: LAYOUT.PCI_MMIO32_START, end: LAYOUT.PCI_MMIO32_END },
+  pciIntxGsi: (slot) => PCI_INTX_FIRST_PIN + (slot % PCI_INTX_PINS),
+  defaultGsiRoutes,
+  firstMsiGsi: 24,
+  attachPciBus(ctx: MachineContext, bus: PciBus): void {
+    ctx.pio.register(PCI_CONFIG_IO_PORT, PCI_CONFIG_IO_LENGTH, new PciConfigIo(bus));
+  },
   setupVcpu,
   createLegacyDevices,
   describeVcpu,

@@ -1,0 +1,93 @@
+// Test helper, run by install.test.ts as its own process:
+//   node dist/src/sandbox/install_child.js <kill|log> <denied|allowed|enosys|abort>
+// Starts two Workers that wait for a message, installs the host's real policy
+// with TSYNC, reports Seccomp/NoNewPrivs of every thread, then has a Worker
+// that existed before the install make one syscall (or aborts the process).
+// After install it only does what the policy allows: native.read/write,
+// postMessage, and a normal exit. Output: one JSON object per line on stdout.
+
+import { openSync, readdirSync } from 'node:fs';
+import { Worker, isMainThread, parentPort } from 'node:worker_threads';
+import { native } from '../native/addon.js';
+import { applySeccomp } from './index.js';
+import { hostSeccompArch, policyFor, type SeccompMode } from './program.js';
+
+/** socket(2) arguments for the denied probe (include/linux/socket.h, net.h). */
+const AF_INET = 2;
+const SOCK_STREAM = 1;
+
+type Call = 'denied' | 'allowed' | 'enosys' | 'quit';
+
+function report(value: object): void {
+  native.write(1, Buffer.from(`${JSON.stringify(value)}\n`));
+}
+
+function syscallNumber(name: string): number {
+  const nr = (policyFor(hostSeccompArch()).syscalls as Record<string, number | undefined>)[name];
+  if (nr === undefined) throw new Error(`no ${name} number`);
+  return nr;
+}
+
+function perform(call: Exclude<Call, 'quit'>): number[] {
+  if (call === 'denied') return [native.rawSyscall(syscallNumber('socket'), AF_INET, SOCK_STREAM, 0)];
+  if (call === 'allowed') return [native.rawSyscall(syscallNumber('gettid'))];
+  return [native.rawSyscall(syscallNumber('clone3'), 0, 0), native.rawSyscall(syscallNumber('io_uring_setup'), 1, 0)];
+}
+
+function runWorker(): void {
+  const port = parentPort;
+  if (port === null) throw new Error('not a worker');
+  port.on('message', (call: Call) => {
+    if (call === 'quit') {
+      port.close();
+      return;
+    }
+    port.postMessage({ results: perform(call), tid: native.gettid() });
+  });
+  port.postMessage({ tid: native.gettid() });
+}
+
+interface ThreadStatus {
+  tid: number;
+  seccomp: string;
+  noNewPrivs: string;
+}
+
+function field(status: string, name: string): string {
+  const m = new RegExp(`^${name}:\\t(.*)$`, 'm').exec(status);
+  return m?.[1] ?? 'missing';
+}
+
+function once<T>(w: Worker): Promise<T> {
+  return new Promise((resolve) => w.once('message', resolve));
+}
+
+async function runMain(mode: SeccompMode, action: string): Promise<void> {
+  const workers = [new Worker(new URL(import.meta.url)), new Worker(new URL(import.meta.url))];
+  const ready = await Promise.all(workers.map((w) => once<{ tid: number }>(w)));
+  // /proc files are opened now: after install, openat is refused.
+  const tasks = readdirSync('/proc/self/task').map((t) => ({ tid: Number(t), fd: openSync(`/proc/self/task/${t}/status`, 'r') }));
+
+  const program = applySeccomp({ ioctls: [], mode });
+
+  const threads: ThreadStatus[] = tasks.map(({ tid, fd }) => {
+    const buf = Buffer.alloc(8192);
+    const text = buf.toString('latin1', 0, Math.max(0, native.read(fd, buf)));
+    return { tid, seccomp: field(text, 'Seccomp'), noNewPrivs: field(text, 'NoNewPrivs') };
+  });
+  report({ event: 'installed', instructions: program.instructions, workerTids: ready.map((r) => r.tid), threads });
+
+  if (action === 'abort') process.abort();
+  const first = workers[0] as Worker;
+  first.postMessage(action as Call);
+  const answer = await once<{ results: number[]; tid: number }>(first);
+  report({ event: 'result', results: answer.results, tid: answer.tid });
+  for (const w of workers) w.postMessage('quit' satisfies Call);
+}
+
+if (isMainThread) {
+  const mode = process.argv[2] === 'log' ? 'log' : 'kill';
+  await runMain(mode, process.argv[3] ?? 'allowed');
+} else {
+  runWorker();
+}
