@@ -8,7 +8,12 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 out="${1:-$here/build}"
 CC="${CC:-gcc}"
-GUESTS=(hello echo thre_irq unknown_io triple_fault reboot)
+GUESTS=(hello echo thre_irq unknown_io triple_fault reboot blk)
+# extra objects (besides start.o and lib.o) a guest links with
+declare -A EXTRA_OBJS=(
+    [blk]="virtio"
+)
+SHARED=(start.S lib.c virtio.c)
 
 trap 'echo "build.sh: FAILED (line $LINENO: $BASH_COMMAND)" >&2' ERR
 
@@ -25,13 +30,18 @@ mkdir -p "$out"
 obj="$out/obj"
 mkdir -p "$obj"
 
-"$CC" "${CFLAGS[@]}" -c "$here/start.S" -o "$obj/start.o"
-"$CC" "${CFLAGS[@]}" -c "$here/lib.c" -o "$obj/lib.o"
+for src in "${SHARED[@]}"; do
+    "$CC" "${CFLAGS[@]}" -c "$here/$src" -o "$obj/${src%.*}.o"
+done
 
 for g in "${GUESTS[@]}"; do
     "$CC" "${CFLAGS[@]}" -c "$here/$g.c" -o "$obj/$g.o"
+    extra=()
+    for e in ${EXTRA_OBJS[$g]:-}; do
+        extra+=("$obj/$e.o")
+    done
     "$CC" "${CFLAGS[@]}" "${LDFLAGS[@]}" \
-        "$obj/start.o" "$obj/lib.o" "$obj/$g.o" -o "$out/$g.elf"
+        "$obj/start.o" "$obj/lib.o" ${extra[@]+"${extra[@]}"} "$obj/$g.o" -o "$out/$g.elf"
     # sanity: an x86-64 ELF executable whose entry is _start at 0x200000
     entry="$(readelf -h "$out/$g.elf" | awk '/Entry point address/ {print $4}')"
     if [[ "$entry" != "0x200000" ]]; then

@@ -468,7 +468,11 @@ uint64_t pci_msix_table(const struct pci_dev *d, unsigned *cap, unsigned *entrie
         failf("MSI-X table BAR %u is not an assigned memory BAR", table & MSIX_BIR_MASK);
     *cap = c;
     *entries = (pci_read16(d, c + MSIX_CTRL) & MSIX_CTRL_TABLE_SIZE) + 1u;
-    return base + (table & ~(uint32_t)MSIX_BIR_MASK);
+    uint64_t addr = base + (table & ~(uint32_t)MSIX_BIR_MASK);
+    /* only 0-4 GiB is mapped, uncached from 0xC0000000 */
+    if (addr < 0xc0000000ull || addr + (uint64_t)*entries * MSIX_ENTRY_SIZE > 0x100000000ull)
+        failf("MSI-X table at 0x%lx is outside 0xC0000000-0xFFFFFFFF", addr);
+    return addr;
 }
 
 void msix_set_entry(uint64_t table, unsigned entry, unsigned apic_id, uint8_t vector, int masked)

@@ -91,6 +91,8 @@
 #define RING_EVENT_FLAGS_DESC 2
 
 /* ---- ring layouts ------------------------------------------------------------ */
+struct virtio_pci;
+
 #define VQ_MAX_SIZE 16 /* descriptors per virtqueue (memory is static) */
 
 struct virtq_desc { /* split (2.7.5), also split indirect tables */
@@ -189,8 +191,9 @@ uint64_t virtio_negotiate(struct virtio_pci *vp, uint64_t wanted, uint64_t requi
 
 /* Selects queue `index`, sets its size to min(size, device maximum), its
  * MSI-X vector (VIRTIO_MSI_NO_VECTOR for none; anything else must read back
- * unchanged), the ring addresses, and enables it.  `packed` must match the
- * negotiated VIRTIO_F_RING_PACKED. */
+ * unchanged), the ring addresses, and enables it.  The layout (split or
+ * packed) follows the negotiated VIRTIO_F_RING_PACKED.  Call after
+ * virtio_negotiate and before virtio_driver_ok. */
 void virtq_setup(struct virtio_pci *vp, struct virtq *vq, uint16_t index, uint16_t size,
                  uint16_t msix_vector);
 
