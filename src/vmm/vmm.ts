@@ -113,6 +113,8 @@ export async function runVmm(config: VmConfig, host: VmmHost): Promise<number> {
     };
     const onReady = (): void => {
       if (--pendingReady > 0) return;
+      // stdin is opened before the seal: libuv may reopen a terminal (openat).
+      startConsoleInput(ring, flags, kick, host, () => finish(0));
       try {
         if (config.seccomp !== 'off') sealProcess(arch.name, config.seccomp, host);
       } catch (err) {
@@ -120,7 +122,6 @@ export async function runVmm(config: VmConfig, host: VmmHost): Promise<number> {
         return;
       }
       host.guestStarting();
-      startConsoleInput(ring, flags, kick, host, () => finish(0));
       Atomics.store(go, 0, 1);
       Atomics.notify(go, 0);
     };

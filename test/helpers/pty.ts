@@ -1,0 +1,31 @@
+// Drives bin/tsvmm on a pseudo-terminal through test/helpers/pty_driver.py.
+import { execFile } from 'node:child_process';
+import { ROOT, TSVMM } from './tsvmm.js';
+
+export interface PtyResult {
+  matched: boolean;
+  exited: boolean;
+  code: number | null;
+  signal: number | null;
+  secondsToExit: number;
+  restored: boolean;
+  output: string;
+}
+
+export function runOnPty(args: string[], opts: { expect: string; send?: Uint8Array; signal?: string; timeoutSec?: number; exitTimeoutSec?: number; env?: NodeJS.ProcessEnv }): Promise<PtyResult> {
+  const driver = [`${ROOT}test/helpers/pty_driver.py`, '--expect', opts.expect, '--timeout', String(opts.timeoutSec ?? 60), '--exit-timeout', String(opts.exitTimeoutSec ?? 5)];
+  if (opts.send) driver.push('--send', Buffer.from(opts.send).toString('hex'));
+  if (opts.signal) driver.push('--signal', opts.signal);
+  driver.push('--', process.execPath, TSVMM, ...args);
+  return new Promise((resolve, reject) => {
+    execFile('python3', driver, { env: { ...process.env, ...opts.env }, maxBuffer: 64 << 20, timeout: ((opts.timeoutSec ?? 60) + 30) * 1000 }, (err, stdout, stderr) => {
+      if (err) {
+        reject(new Error(`pty driver failed: ${err.message} ${stderr}`));
+        return;
+      }
+      resolve(JSON.parse(stdout) as PtyResult);
+    });
+  });
+}
+
+export const CTRL_A_X = Uint8Array.from([0x01, 0x78]);

@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+"""Runs a command on a fresh pseudo-terminal, like a user at a terminal.
+
+Waits for --expect (a regex) in the output, then types --send (hex bytes),
+waits for the command to exit, and reports as one JSON line: whether the
+pattern was seen, the exit status, seconds from the send to the exit, the
+output, and whether the terminal's settings after the exit equal those before
+the command started (the VMM must restore them on every exit path).
+"""
+import argparse, json, os, pty, re, select, signal, sys, termios, time
+
+ap = argparse.ArgumentParser()
+ap.add_argument('--expect', required=True)
+ap.add_argument('--send', default='')
+ap.add_argument('--timeout', type=float, default=60)
+ap.add_argument('--exit-timeout', type=float, default=5)
+ap.add_argument('--signal', default='', help='send this signal to the child instead of typing')
+ap.add_argument('cmd', nargs=argparse.REMAINDER)
+a = ap.parse_args()
+cmd = a.cmd[1:] if a.cmd and a.cmd[0] == '--' else a.cmd
+
+master, slave = pty.openpty()
+before = termios.tcgetattr(slave)
+pid = os.fork()
+if pid == 0:
+    os.setsid()
+    os.close(master)
+    import fcntl
+    fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
+    for fd in (0, 1, 2):
+        os.dup2(slave, fd)
+    os.execvp(cmd[0], cmd)
+
+out = b''
+def pump(deadline):
+    global out
+    while time.time() < deadline:
+        r, _, _ = select.select([master], [], [], 0.05)
+        if r:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                return False
+            if not chunk:
+                return False
+            out += chunk
+            return True
+    return None
+
+deadline = time.time() + a.timeout
+matched = False
+while time.time() < deadline:
+    if re.search(a.expect.encode(), out):
+        matched = True
+        break
+    if pump(deadline) is False:
+        break
+    done, _ = os.waitpid(pid, os.WNOHANG)
+    if done:
+        pump(time.time() + 0.2)
+        matched = bool(re.search(a.expect.encode(), out))
+        break
+
+sent_at = time.time()
+status = None
+if matched:
+    if a.signal:
+        os.kill(pid, getattr(signal, a.signal))
+    elif a.send:
+        os.write(master, bytes.fromhex(a.send))
+end = sent_at + (a.exit_timeout if matched else 1)
+while time.time() < end:
+    done, st = os.waitpid(pid, os.WNOHANG)
+    if done:
+        status = st
+        break
+    pump(time.time() + 0.05)
+elapsed = time.time() - sent_at
+if status is None:
+    os.kill(pid, signal.SIGKILL)
+    _, status = os.waitpid(pid, 0)
+pump(time.time() + 0.2)
+after = termios.tcgetattr(slave)
+print(json.dumps({
+    'matched': matched,
+    'exited': os.WIFEXITED(status),
+    'code': os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
+    'signal': os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
+    'secondsToExit': round(elapsed, 3),
+    'restored': before == after,
+    'output': out.decode('utf-8', 'replace'),
+}))

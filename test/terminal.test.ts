@@ -1,0 +1,35 @@
+// The console on a real (pseudo-)terminal: raw mode, Ctrl-A x, and the
+// terminal restored on every exit path.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { kvmUnavailable } from './helpers/tsvmm.js';
+import { guestDir } from './helpers/guests.js';
+import { runOnPty, CTRL_A_X } from './helpers/pty.js';
+
+const skip = kvmUnavailable() ?? false;
+
+test('an error before the guest runs leaves the terminal as it was', async () => {
+  const r = await runOnPty(['-k', '/nonexistent/kernel'], { expect: 'no such file', timeoutSec: 20 });
+  assert.equal(r.matched, true, r.output);
+  assert.equal(r.code, 1);
+  assert.equal(r.restored, true);
+});
+
+test('typed keys reach the guest, Ctrl-A x quits with 0 and restores the terminal', { skip }, async () => {
+  const r = await runOnPty(['-k', `${guestDir()}/echo.elf`, '-m', '64M'], { expect: 'READY', send: Uint8Array.from([...Buffer.from('abc'), ...CTRL_A_X]), timeoutSec: 60 });
+  assert.equal(r.matched, true, r.output);
+  assert.equal(r.code, 0, r.output);
+  assert.ok(r.secondsToExit < 5, `exited ${r.secondsToExit}s after Ctrl-A x`);
+  assert.match(r.output, /ABC/);
+  assert.equal(r.restored, true, 'terminal settings restored');
+});
+
+for (const sig of ['SIGTERM', 'SIGHUP', 'SIGINT']) {
+  test(`${sig} to tsvmm ends the VMM and restores the terminal`, { skip }, async () => {
+    const r = await runOnPty(['-k', `${guestDir()}/echo.elf`, '-m', '64M'], { expect: 'READY', signal: sig, timeoutSec: 60 });
+    assert.equal(r.matched, true, r.output);
+    assert.equal(r.exited, true);
+    assert.notEqual(r.code, 0);
+    assert.equal(r.restored, true, 'terminal settings restored');
+  });
+}
