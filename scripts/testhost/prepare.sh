@@ -13,6 +13,8 @@ debs=$cache/debs
 modules="virtio_pci virtio_mmio 9pnet_virtio 9p overlay kvm_amd kvm_intel"
 log() { echo "[testhost] $*" >&2; }
 mkdir -p "$debs"
+exec 8> "$cache/prepare.lock"
+flock 8 # one build at a time
 
 apt_ready() { apt-cache show busybox-static >/dev/null 2>&1 || apt-get update >&2; }
 
@@ -25,7 +27,7 @@ fi
 # cached_deb PKG: newest cached .deb of PKG, downloading it when missing.
 cached_deb() {
 	local f
-	f=$(ls "$debs/$1"_*.deb 2>/dev/null | sort -V | tail -n 1)
+	f=$(ls "$debs/$1"_*.deb 2>/dev/null | sort -V | tail -n 1 || true)
 	if [ -z "$f" ]; then
 		apt_ready
 		log "downloading $1"
@@ -37,7 +39,7 @@ cached_deb() {
 
 kpkg=${TESTHOST_KERNEL_PKG:-}
 if [ -z "$kpkg" ]; then
-	f=$(ls "$debs"/linux-image-*-amd64_*.deb 2>/dev/null | sort -V | tail -n 1)
+	f=$(ls "$debs"/linux-image-*-amd64_*.deb 2>/dev/null | sort -V | tail -n 1 || true)
 	if [ -n "$f" ]; then
 		kpkg=$(basename "$f"); kpkg=${kpkg%%_*}
 	else
@@ -86,6 +88,7 @@ cp "$tmp/k/boot/vmlinuz-$kver" "$tmp/out/vmlinuz"
 # Uncompressed ELF vmlinux: QEMU boots it through its PVH entry point, which
 # skips the firmware and the (slow under TCG) in-guest decompression.
 off=$(LC_ALL=C grep -obUa $'\xfd7zXZ' "$tmp/out/vmlinuz" | cut -d: -f1 | sed -n 1p)
+[ -n "$off" ] || { log "no xz stream in vmlinuz-$kver"; exit 1; }
 tail -c +$((off + 1)) "$tmp/out/vmlinuz" > "$tmp/vmlinux.xz"
 xz -dc --single-stream "$tmp/vmlinux.xz" > "$tmp/out/vmlinux"
 (cd "$rd" && find . | "$bb" cpio -o -H newc 2>/dev/null) | gzip -1 > "$tmp/out/initramfs.gz"

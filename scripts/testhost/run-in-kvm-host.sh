@@ -1,17 +1,18 @@
 #!/bin/bash
 # Run ONE command inside a throwaway QEMU (TCG) VM whose virtual CPU has
 # AMD SVM, so the command sees a working /dev/kvm. The host's / is shared
-# read-only (with a tmpfs overlay on top, so writes succeed but are
-# discarded); TESTHOST_RW dirs are shared writable. cwd is preserved; the
-# exit status is the command's. Only one VM runs at a time (flock).
+# read-only under a tmpfs overlay (writes succeed but are discarded); the
+# TESTHOST_RW dirs are shared writable; /tmp is a fresh tmpfs. cwd is kept,
+# stdin is /dev/null, the exit status is the command's (125: the VM failed,
+# 124: timeout). Only one VM runs at a time (flock on the cache dir).
 #
 # Usage: scripts/testhost/run-in-kvm-host.sh [--] COMMAND [ARGS...]
-# Env:   TESTHOST_RW       colon-separated writable host dirs (default /work)
+# Env:   TESTHOST_RW       colon-separated writable host dirs
+#                          (default: the root of this repository)
 #        TESTHOST_ENV      extra variable names to pass in (PATH, HOME, LANG,
-#                          LC_ALL, TZ, CI, NODE_OPTIONS, NODE_ENV and TSVMM_*
-#                          always pass)
+#                          LC_ALL, TZ, CI, NODE_OPTIONS, NODE_ENV, TSVMM_* always)
+#        TESTHOST_MACHINE  pc (default), q35 or microvm
 #        TESTHOST_CPU      QEMU -cpu model (default max)
-#        TESTHOST_MACHINE  QEMU machine: microvm (default), pc or q35
 #        TESTHOST_MEM      MiB of guest RAM (default 2048)
 #        TESTHOST_APPEND   extra kernel args, e.g. kvm_amd.npt=0
 #        TESTHOST_TIMEOUT  seconds before the VM is killed (default 3600)
@@ -26,7 +27,13 @@ log() { echo "[testhost] $*" >&2; }
 
 build=$("$here/prepare.sh")
 job=$(mktemp -d "$cache/job.XXXXXX")
-trap 'rm -rf "$job"' EXIT
+cleanup() { # never leave a QEMU behind: it would hold the lock
+	if [ -s "$job/qemu.pid" ]; then kill "$(cat "$job/qemu.pid")" 2>/dev/null || true; fi
+	rm -rf "$job"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 # The command as a bash script, run in the chroot by the VM's init.
 {
@@ -39,11 +46,22 @@ trap 'rm -rf "$job"' EXIT
 	printf '\n'
 } > "$job/cmd.sh"
 
-machine=${TESTHOST_MACHINE:-microvm}
+machine=${TESTHOST_MACHINE:-pc}
 case $machine in
-microvm) p9dev=virtio-9p-device; machine_opts=microvm,accel=tcg,pit=off,pic=off,rtc=off ;;
-*) p9dev=virtio-9p-pci; machine_opts=$machine,accel=tcg ;;
+microvm)
+	# No PIT/HPET reference for the TSC here: give its rate (TCG's guest TSC
+	# runs at the host's) and skip the jiffies watchdog.
+	p9dev=virtio-9p-device
+	machine_opts=microvm,accel=tcg,rtc=off
+	khz=$(awk '/^cpu MHz/ { printf "%d", $4 * 1000; exit }' /proc/cpuinfo)
+	kernel_args="tsc_early_khz=$khz tsc=reliable no_timer_check" ;;
+*)
+	p9dev=virtio-9p-pci
+	machine_opts=$machine,accel=tcg
+	kernel_args= ;;
 esac
+
+qemu_args=()
 n=0
 share() { # share TAG DIR [ro]
 	local ro=
@@ -52,29 +70,26 @@ share() { # share TAG DIR [ro]
 		-device "$p9dev,fsdev=fs$n,mount_tag=$1")
 	n=$((n + 1))
 }
-qemu_args=()
 share hostroot / ro
 share job "$job"
 : > "$job/mounts"
-i=0
-IFS=: read -ra rw_dirs <<< "${TESTHOST_RW-/work}"
+IFS=: read -ra rw_dirs <<< "${TESTHOST_RW-$(cd "$here/../.." && pwd)}"
 for d in "${rw_dirs[@]}"; do
 	[ -n "$d" ] || continue
 	d=$(realpath "$d")
-	share "rw$i" "$d"
-	echo "rw$i $d" >> "$job/mounts"
-	i=$((i + 1))
+	share "rw$n" "$d"
+	echo "rw$((n - 1)) $d" >> "$job/mounts"
 done
 
 exec 9> "$cache/qemu.lock"
 flock 9
 start=$(date +%s.%N)
 set +e
-timeout -k 5 "${TESTHOST_TIMEOUT:-3600}" qemu-system-x86_64 \
+timeout --foreground -k 5 "${TESTHOST_TIMEOUT:-3600}" qemu-system-x86_64 -pidfile "$job/qemu.pid" \
 	-nodefaults -no-user-config -machine "$machine_opts" -cpu "${TESTHOST_CPU:-max}" \
 	-smp 1 -m "${TESTHOST_MEM:-2048}" -display none -monitor none -serial stdio -no-reboot \
 	-kernel "$build/vmlinux" -initrd "$build/initramfs.gz" \
-	-append "console=ttyS0 quiet panic=-1 mitigations=off ${TESTHOST_APPEND:-}" \
+	-append "console=ttyS0 quiet panic=-1 mitigations=off $kernel_args ${TESTHOST_APPEND:-}" \
 	"${qemu_args[@]}" </dev/null 2> "$job/qemu.err" |
 	tee "$job/console.log" |
 	if [ "$verbose" = 1 ]; then cat; else
@@ -102,6 +117,6 @@ if [ "$verbose" = 1 ]; then
 	log "$(awk -v s="$start" -v e="$end" -v t0="$t0" -v t1="$t1" 'BEGIN {
 		printf "wall %.2fs; command %.2fs; guest kernel start->command %.2fs; qemu start->command ~%.2fs",
 			e - s, t1 - t0, t0, e - s - (t1 - t0) }')"
-	grep -q . "$job/qemu.err" && cat "$job/qemu.err" >&2
+	if [ -s "$job/qemu.err" ]; then cat "$job/qemu.err" >&2; fi
 fi
 exit "$rc"
