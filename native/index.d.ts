@@ -1,6 +1,7 @@
 // The exact shape of the native addon (native/tsvmm.c), written once.
 // Every function makes one system call. Failures throw a NativeError, except
-// where noted (read/write report EAGAIN as -11; rawSyscall returns -errno).
+// where noted (read/write/readv/writev report EAGAIN as -11; rawSyscall
+// returns -errno).
 
 export interface NativeError extends Error {
   errno: number;
@@ -33,6 +34,12 @@ export interface Native {
   write(fd: number, buffer: Bytes): number;
   preadv(fd: number, buffers: ArrayBufferView[], position: number): number;
   pwritev(fd: number, buffers: ArrayBufferView[], position: number): number;
+  /** One readv(2) at the fd's position: bytes read, 0 at EOF, or -11 (EAGAIN). */
+  readv(fd: number, buffers: ArrayBufferView[]): number;
+  /** One writev(2): bytes written, or -11 (EAGAIN) on a full non-blocking fd. */
+  writev(fd: number, buffers: ArrayBufferView[]): number;
+  /** socketpair(2) with protocol 0; `type` may include SOCK_NONBLOCK. Returns both ends. */
+  socketpair(domain: number, type: number): [number, number];
   fdatasync(fd: number): void;
   /** `fds` holds struct pollfd entries (8 bytes each). EINTR returns 0. */
   poll(fds: Bytes, timeoutMs: number): number;
@@ -40,6 +47,8 @@ export interface Native {
   /** Raw seccomp(2) result: 0, or with TSYNC the TID of a thread that could not sync. */
   seccomp(operation: number, flags: number, args: Bytes | null): number;
   gettid(): number;
+  /** exit_group(2): ends every thread of the process now; never returns. */
+  exitGroup(code: number): never;
   /** syscall(2) with up to 6 integer arguments; returns the result or -errno. For tests. */
   rawSyscall(nr: number, ...args: Array<number | bigint>): number;
 }

@@ -17,6 +17,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -306,6 +307,39 @@ static napi_value rwv(napi_env env, napi_callback_info info, int write_) {
 static napi_value n_preadv(napi_env env, napi_callback_info info) { return rwv(env, info, 0); }
 static napi_value n_pwritev(napi_env env, napi_callback_info info) { return rwv(env, info, 1); }
 
+// readv(fd, buffers) / writev(fd, buffers): one vectored call at the fd's own
+// position (a TAP or socket: one call moves one whole frame). EAGAIN is
+// returned as -EAGAIN, as for read/write.
+static napi_value rv(napi_env env, napi_callback_info info, int write_) {
+  ARGS(2);
+  int fd;
+  struct iovec iov[MAX_IOV];
+  uint32_t n;
+  if (!get_int(env, argv[0], &fd) || !get_iov(env, argv[1], iov, &n))
+    return type_error(env, write_ ? "writev: fd and buffer array (<= 1024) expected" : "readv: fd and buffer array (<= 1024) expected");
+  ssize_t r = write_ ? writev(fd, iov, (int)n) : readv(fd, iov, (int)n);
+  if (r < 0) {
+    if (errno == EAGAIN) return num(env, -EAGAIN);
+    return throw_errno(env, write_ ? "writev" : "readv", errno);
+  }
+  return num(env, (double)r);
+}
+static napi_value n_readv(napi_env env, napi_callback_info info) { return rv(env, info, 0); }
+static napi_value n_writev(napi_env env, napi_callback_info info) { return rv(env, info, 1); }
+
+// socketpair(domain, type): [fd, fd]. type may include SOCK_NONBLOCK.
+static napi_value n_socketpair(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  int domain, type, sv[2];
+  if (!get_int(env, argv[0], &domain) || !get_int(env, argv[1], &type)) return type_error(env, "socketpair: domain and type must be integers");
+  if (socketpair(domain, type | SOCK_CLOEXEC, 0, sv) < 0) return throw_errno(env, "socketpair", errno);
+  napi_value arr;
+  napi_create_array_with_length(env, 2, &arr);
+  napi_set_element(env, arr, 0, num(env, sv[0]));
+  napi_set_element(env, arr, 1, num(env, sv[1]));
+  return arr;
+}
+
 // fdatasync(fd)
 static napi_value n_fdatasync(napi_env env, napi_callback_info info) {
   ARGS(1);
@@ -381,6 +415,17 @@ static napi_value n_raw_syscall(napi_env env, napi_callback_info info) {
   return num(env, r < 0 ? -(double)errno : (double)r);
 }
 
+// exitGroup(code): ends the whole process at once, every thread included
+// (exit_group(2)). Node's own exit joins worker threads, and a thread blocked
+// in KVM_RUN or poll() would never join.
+static napi_value n_exit_group(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  int code;
+  if (!get_int(env, argv[0], &code)) return type_error(env, "exitGroup: code must be an integer");
+  syscall(SYS_exit_group, code);
+  return undef(env); // not reached
+}
+
 NAPI_MODULE_INIT() {
   static const struct { const char *name; napi_callback cb; } fns[] = {
       {"open", n_open},         {"close", n_close},         {"ioctl", n_ioctl},
@@ -389,7 +434,8 @@ NAPI_MODULE_INIT() {
       {"eventfd", n_eventfd},   {"read", n_read},           {"write", n_write},
       {"preadv", n_preadv},     {"pwritev", n_pwritev},     {"fdatasync", n_fdatasync},
       {"poll", n_poll},         {"prctl", n_prctl},         {"seccomp", n_seccomp},
-      {"gettid", n_gettid},     {"rawSyscall", n_raw_syscall},
+      {"gettid", n_gettid},     {"exitGroup", n_exit_group},     {"rawSyscall", n_raw_syscall}, {"readv", n_readv},
+      {"writev", n_writev},     {"socketpair", n_socketpair},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value fn;

@@ -2,6 +2,7 @@
 // end here as one line on stderr and a non-zero exit code.
 import { parseArgs } from './args.js';
 import { runVmm } from '../vmm/vmm.js';
+import { native } from '../native/addon.js';
 
 async function main(): Promise<number> {
   const parsed = parseArgs(process.argv.slice(2));
@@ -14,12 +15,13 @@ async function main(): Promise<number> {
 
 main().then(
   (code) => {
-    // process.exit: the vCPU worker may still sit in KVM_RUN, which no
-    // JavaScript-level termination can interrupt.
-    process.exit(code);
+    // exit_group, not process.exit: Node's exit joins worker threads, and the
+    // vCPU thread may sit in KVM_RUN and device threads in poll() forever.
+    // (stderr is a pipe or a terminal: Node writes both synchronously.)
+    native.exitGroup(code);
   },
   (err: unknown) => {
     process.stderr.write(`tsvmm: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(1);
+    native.exitGroup(1);
   },
 );
