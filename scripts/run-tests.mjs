@@ -1,9 +1,17 @@
 #!/usr/bin/env node
 // Runs every compiled test (dist/**/*.test.js) with Node's built-in runner.
+//
+// Tests under dist/test/kvm/ boot guests and need /dev/kvm. Where the host has
+// one, they run here like the rest. Where it has none, they run inside the
+// test host (scripts/testhost/: a QEMU VM whose virtual CPU has SVM, so KVM
+// works in it), unless TSVMM_TESTHOST=0; without QEMU they run here and skip,
+// printing why.
+//
 // Usage: node scripts/run-tests.mjs [substring-filter ...]
-import { readdirSync, statSync } from 'node:fs';
+// Ends with one line "N passed, N failed, N skipped" summing every run.
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 
 function walk(dir, out) {
   for (const name of readdirSync(dir)) {
@@ -15,10 +23,57 @@ function walk(dir, out) {
 }
 
 const filters = process.argv.slice(2);
-const files = walk('dist', []).filter((f) => filters.length === 0 || filters.some((s) => f.includes(s))).sort();
+const files = walk('dist', [])
+  .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)))
+  .sort();
 if (files.length === 0) {
   console.error('no test files found under dist/ (did `npm run build` run?)');
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...files], { stdio: 'inherit' });
-process.exit(r.status ?? 1);
+const kvmFiles = files.filter((f) => f.startsWith(join('dist', 'test', 'kvm')));
+const plainFiles = files.filter((f) => !kvmFiles.includes(f));
+
+const kvmDevice = process.env.TSVMM_KVM_DEVICE || '/dev/kvm';
+const hasQemu = spawnSync('sh', ['-c', 'command -v qemu-system-x86_64'], { stdio: 'ignore' }).status === 0;
+const useTesthost = kvmFiles.length > 0 && !existsSync(kvmDevice) && process.env.TSVMM_TESTHOST !== '0' && process.arch === 'x64';
+
+const totals = { pass: 0, fail: 0, skipped: 0 };
+
+/** Runs a command, echoing its output, and adds its "# pass N" style summary to the totals. */
+function run(cmd, args) {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let tail = '';
+    child.stdout.on('data', (d) => {
+      process.stdout.write(d);
+      tail = (tail + d.toString()).slice(-4096);
+    });
+    child.on('close', (code) => {
+      let counted = false;
+      for (const key of Object.keys(totals)) {
+        const m = new RegExp(`^# ${key} (\\d+)$`, 'm').exec(tail);
+        if (m) {
+          totals[key] += Number(m[1]);
+          counted = true;
+        }
+      }
+      if (code !== 0 && !counted) totals.fail += 1; // the run itself failed
+      resolve(code ?? 1);
+    });
+  });
+}
+
+const nodeTest = (list, concurrency) => [process.execPath, ['--test', `--test-concurrency=${concurrency}`, '--test-reporter=tap', ...list]];
+
+let status = 0;
+if (useTesthost) {
+  if (plainFiles.length > 0) status |= await run(...nodeTest(plainFiles, 2));
+  if (!hasQemu) console.log('# qemu-system-x86_64 is not installed: scripts/testhost/prepare.sh installs it');
+  console.log(`# ${kvmDevice} is absent: running ${kvmFiles.length} KVM test file(s) inside the test host (scripts/testhost)`);
+  const [node, args] = nodeTest(kvmFiles, 1);
+  status |= await run('scripts/testhost/run-in-kvm-host.sh', ['--', node, ...args]);
+} else {
+  status |= await run(...nodeTest(files, 2));
+}
+console.log(`${totals.pass} passed, ${totals.fail} failed, ${totals.skipped} skipped`);
+process.exit(status === 0 && totals.fail === 0 ? 0 : 1);

@@ -2,11 +2,11 @@
 // exit, before the guest runs (issue: "Bad input, each a test").
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, rmSync, readFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, rmSync, readFileSync, existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runTsvmm } from './helpers/tsvmm.js';
+import { runTsvmm, ROOT } from './helpers/tsvmm.js';
 import { makeElf64, EM_AARCH64, EM_X86_64 } from './helpers/elf.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tsvmm-cli-'));
@@ -79,4 +79,18 @@ test('a disk image whose size is not a multiple of 512', async () => {
   await expectOneLineError(['-k', goodElf, '-m', '64M', '-d', p], /512/);
   assert.equal(readFileSync(p).length, 1000, 'the image is not truncated');
   assert.ok(readFileSync(p).every((b) => b === 7), 'nor changed');
+});
+
+test('a TAP that cannot be created (no CAP_NET_ADMIN) ends in one line', async (t) => {
+  const setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
+  if (setpriv === undefined) {
+    t.skip('setpriv (util-linux) is not installed');
+    return;
+  }
+  const { spawnSync } = await import('node:child_process');
+  const r = spawnSync(setpriv, ['--bounding-set=-net_admin', '--inh-caps=-net_admin', process.execPath, `${ROOT}bin/tsvmm`, '-k', goodElf, '-m', '64M', '--net', 'tap'], { encoding: 'utf8' });
+  assert.notEqual(r.status, 0);
+  const lines = r.stderr.trimEnd().split('\n');
+  assert.equal(lines.length, 1, r.stderr);
+  assert.match(lines[0]!, /^tsvmm: .*(CAP_NET_ADMIN|permission|EPERM)/i);
 });

@@ -14,7 +14,7 @@ import { runVcpu, type VcpuStop } from './run_loop.js';
 import { PciBus } from '../pci/pci_bus.js';
 import { PCI_REG, PCI_COMMAND } from '../pci/constants.js';
 import { VirtioPciTransport } from '../devices/virtio/pci_transport.js';
-import { BlockDevice } from '../devices/virtio/block/device.js';
+import { createDeviceModel } from '../vmm/virtio_runtime.js';
 import { GsiRouter } from '../vmm/gsi_router.js';
 import { VirtioPciHost } from '../vmm/virtio_pci_host.js';
 import type { VirtioDeviceSpec } from '../vmm/virtio_spec.js';
@@ -71,8 +71,7 @@ function main(d: VcpuWorkerData): VcpuStop {
     const pci = new PciBus();
     arch.attachPciBus(ctx, pci);
     for (const spec of d.virtio) {
-      const b = spec.backend;
-      const device = new BlockDevice({ size: b.size, readOnly: b.readOnly, serial: b.serial, log });
+      const device = createDeviceModel(spec.backend, log);
       const host = new VirtioPciHost(vm, mmio, router, spec, log);
       const transport = new VirtioPciTransport(device, new Int32Array(spec.state), host);
       host.attach(transport);

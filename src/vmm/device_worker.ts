@@ -1,25 +1,20 @@
 // A virtio device's worker thread: it blocks in poll() on the queues'
 // ioeventfds (the guest's kicks, signalled inside KVM without a VM exit), its
-// control eventfd (activate/reset from the vCPU thread) and the INTx resample
-// fd, serves the queues, and interrupts the guest through irqfds.
+// control eventfd (activate/reset from the vCPU thread), the INTx resample fd
+// and the backend's own fd (a TAP), serves the queues, and interrupts the
+// guest through irqfds.
 import { parentPort, workerData } from 'node:worker_threads';
 import { native } from '../native/addon.js';
 import { ERRNO, POLL } from '../native/linux.js';
 import { GuestMemory, type GuestMemoryDescriptor } from '../memory/guest_memory.js';
-import { createQueue, SharedInterrupts, SHARED } from '../devices/virtio/shared_state.js';
+import { SharedInterrupts, SHARED } from '../devices/virtio/shared_state.js';
 import { VIRTIO_STATUS } from '../devices/virtio/constants.js';
-import { BlockDevice } from '../devices/virtio/block/device.js';
-import { FileBackend } from '../devices/virtio/block/backend.js';
-import { BlockQueueHandler } from '../devices/virtio/block/queue_handler.js';
 import { CONTROL_WORD, type VirtioDeviceSpec } from './virtio_spec.js';
+import { createQueueRuntime } from './virtio_runtime.js';
 
 export interface DeviceWorkerData {
   memory: GuestMemoryDescriptor;
   spec: VirtioDeviceSpec;
-}
-
-interface QueueHandler {
-  process(): number;
 }
 
 const ONE = new BigUint64Array([1n]);
@@ -39,30 +34,13 @@ function serve(d: DeviceWorkerData): never {
     },
     intx: () => native.write(spec.intxFd, ONE),
   });
-  const b = spec.backend;
-  const device = new BlockDevice({ size: b.size, readOnly: b.readOnly, serial: b.serial, log });
-  const backend = new FileBackend(b.fd);
-
-  let handlers: Array<QueueHandler | null> = [];
+  const runtime = createQueueRuntime(spec.backend, { memory, state, sink, numQueues: spec.numQueues, log });
   let lastReset = Atomics.load(control, CONTROL_WORD.RESET_REQUEST);
 
-  const activate = (): void => {
-    handlers = [];
-    for (let q = 0; q < spec.numQueues; q++) {
-      let queue = null;
-      try {
-        queue = createQueue(memory, state, q);
-      } catch (err) {
-        log(`virtio-blk: queue ${q}: ${(err as Error).message}`);
-        Atomics.or(state, SHARED.STATUS, VIRTIO_STATUS.DEVICE_NEEDS_RESET);
-        sink.config();
-      }
-      handlers.push(queue === null ? null : new BlockQueueHandler(memory, queue, q, device, backend, state, sink, log));
-    }
-  };
-
-  // struct pollfd[]: control, then one per queue kick, then the INTx resample fd.
-  const fds = [spec.controlFd, ...spec.kickFds, spec.intxResampleFd];
+  // struct pollfd[]: control, one per queue kick, the INTx resample fd, the backend fd.
+  const fds = [spec.controlFd, ...spec.kickFds, spec.intxResampleFd, -1];
+  const RESAMPLE = fds.length - 2;
+  const EXTRA = fds.length - 1;
   const pollfds = Buffer.alloc(fds.length * 8);
   fds.forEach((fd, i) => {
     pollfds.writeInt32LE(fd, i * 8);
@@ -70,33 +48,42 @@ function serve(d: DeviceWorkerData): never {
   });
   const counter = new BigUint64Array(1);
   const drain = (fd: number): boolean => native.read(fd, counter) !== -ERRNO.EAGAIN;
+  const revents = (i: number): number => pollfds.readInt16LE(i * 8 + 6);
 
   parentPort?.postMessage({ kind: 'ready' });
   for (;;) {
-    native.poll(pollfds, -1);
-    const ready = (i: number): boolean => (pollfds.readInt16LE(i * 8 + 6) & POLL.IN) !== 0;
-    if (ready(0) && drain(spec.controlFd)) {
+    const extra = runtime.extraPoll();
+    pollfds.writeInt32LE(extra !== undefined && extra.events !== 0 ? extra.fd : -1, EXTRA * 8);
+    pollfds.writeInt16LE(extra?.events ?? 0, EXTRA * 8 + 4);
+    native.poll(pollfds, runtime.busy ? 0 : -1);
+    if (revents(0) & POLL.IN && drain(spec.controlFd)) {
       const req = Atomics.load(control, CONTROL_WORD.RESET_REQUEST);
       if (req !== lastReset) {
         lastReset = req;
-        handlers = [];
+        runtime.reset();
         Atomics.store(control, CONTROL_WORD.RESET_ACK, req);
         Atomics.notify(control, CONTROL_WORD.RESET_ACK);
       }
-      if (handlers.length === 0 && (Atomics.load(state, SHARED.STATUS) & VIRTIO_STATUS.DRIVER_OK) !== 0) {
-        activate();
-        // Kicks that came before activation are served now.
-        for (const h of handlers) h?.process();
+      if (!runtime.active && (Atomics.load(state, SHARED.STATUS) & VIRTIO_STATUS.DRIVER_OK) !== 0) {
+        try {
+          runtime.activate();
+        } catch (err) {
+          log(`virtio device in slot ${spec.slot}: cannot activate: ${(err as Error).message}`);
+          Atomics.or(state, SHARED.STATUS, VIRTIO_STATUS.DEVICE_NEEDS_RESET);
+          sink.config();
+        }
       }
     }
     for (let q = 0; q < spec.kickFds.length; q++) {
-      if (ready(q + 1) && drain(spec.kickFds[q]!)) handlers[q]?.process();
+      if (revents(q + 1) & POLL.IN && drain(spec.kickFds[q]!)) runtime.kick(q);
     }
-    const r = fds.length - 1;
-    if (ready(r) && drain(spec.intxResampleFd)) {
+    if (revents(RESAMPLE) & POLL.IN && drain(spec.intxResampleFd)) {
       // The guest EOId the level-triggered INTx line: assert it again while ISR is still set.
       if (Atomics.load(state, SHARED.ISR) !== 0) native.write(spec.intxFd, ONE);
     }
+    const extraEvents = revents(EXTRA);
+    if (extra !== undefined && extraEvents !== 0) runtime.extraReady(extraEvents);
+    else if (runtime.busy) runtime.resume();
   }
 }
 

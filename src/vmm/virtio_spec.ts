@@ -13,7 +13,15 @@ export interface BlockBackendSpec {
   serial: string;
 }
 
-export type VirtioBackendSpec = BlockBackendSpec;
+export interface NetBackendSpec {
+  kind: 'net';
+  tapFd: number;
+  tapName: string;
+  /** The guest's MAC, six bytes. */
+  mac: number[];
+}
+
+export type VirtioBackendSpec = BlockBackendSpec | NetBackendSpec;
 
 export interface VirtioDeviceSpec {
   backend: VirtioBackendSpec;

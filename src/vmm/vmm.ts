@@ -16,6 +16,8 @@ import { KernelFormatError } from '../loader/errors.js';
 import { SharedRing } from './shared_ring.js';
 import { sealProcess } from './seal.js';
 import { openDisk } from '../devices/virtio/block/disk.js';
+import { openTap } from '../devices/virtio/net/tap.js';
+import { defaultMac, formatMac, parseMac } from '../devices/virtio/net/mac.js';
 import { createVirtioSpec, type VirtioDeviceSpec } from './virtio_spec.js';
 
 /** Slot 0 is the host bridge; devices follow. */
@@ -39,7 +41,6 @@ export async function runVmm(config: VmConfig, host: VmmHost): Promise<number> {
   const arch = hostArch();
   const kernel = readInputFile('kernel', config.kernel, Math.min(config.memoryBytes, MAX_IMAGE_BYTES));
   const initrd = config.initrd === undefined ? undefined : readInputFile('initrd', config.initrd, Math.min(config.memoryBytes, MAX_IMAGE_BYTES));
-  if (config.net !== undefined) throw new NotBuiltError('--net (virtio-net) is not built yet');
   const quirk = arch.hostQuirk();
   const cmdline = [arch.baseCmdline(), quirk?.cmdline, config.append].filter((s) => s !== undefined && s !== '').join(' ');
   // Parse and place everything before touching /dev/kvm: bad files fail first.
@@ -59,6 +60,16 @@ export async function runVmm(config: VmConfig, host: VmmHost): Promise<number> {
     const slot = FIRST_PCI_SLOT + virtio.length;
     virtio.push(
       createVirtioSpec({ kind: 'blk', fd: disk.fd, size: disk.size, readOnly: disk.readOnly, serial: disk.serial }, 1, slot, arch.pciMmioWindow.start + virtio.length * BAR_STRIDE, arch.pciIntxGsi(slot)),
+    );
+  }
+
+  if (config.net !== undefined) {
+    const tap = openTap(config.net.name);
+    const mac = config.mac !== undefined ? parseMac(config.mac) : defaultMac(tap.name);
+    host.log(`net: TAP ${tap.name}, guest MAC ${formatMac(mac)}`);
+    const slot = FIRST_PCI_SLOT + virtio.length;
+    virtio.push(
+      createVirtioSpec({ kind: 'net', tapFd: tap.fd, tapName: tap.name, mac: [...mac] }, 2, slot, arch.pciMmioWindow.start + virtio.length * BAR_STRIDE, arch.pciIntxGsi(slot)),
     );
   }
 
@@ -155,12 +166,6 @@ export async function runVmm(config: VmConfig, host: VmmHost): Promise<number> {
   });
 }
 
-export class NotBuiltError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'NotBuiltError';
-  }
-}
 
 const KICK = new BigUint64Array([1n]);
 

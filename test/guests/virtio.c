@@ -237,6 +237,20 @@ uint64_t virtio_cfg_read64(struct virtio_pci *vp, unsigned off)
     fail("virtio config_generation keeps changing");
 }
 
+void virtio_cfg_read_bytes(struct virtio_pci *vp, unsigned off, void *buf, unsigned n)
+{
+    uint8_t *p = buf;
+    cfg_check(vp, off, n);
+    for (int tries = 0; tries < 1000; tries++) {
+        uint8_t gen = common_read8(vp, VIRTIO_COMMON_CFGGEN);
+        for (unsigned i = 0; i < n; i++)
+            p[i] = mmio_read8(vp->device_cfg + off + i);
+        if (common_read8(vp, VIRTIO_COMMON_CFGGEN) == gen)
+            return;
+    }
+    fail("virtio config_generation keeps changing");
+}
+
 /* ---- virtqueue set-up ----------------------------------------------------------- */
 
 void virtq_setup(struct virtio_pci *vp, struct virtq *vq, uint16_t index, uint16_t size,
@@ -528,4 +542,14 @@ static void *get_used_packed(struct virtq *vq, uint32_t *len)
 void *virtq_get_used(struct virtq *vq, uint32_t *len)
 {
     return vq->packed ? get_used_packed(vq, len) : get_used_split(vq, len);
+}
+
+int virtq_has_used(struct virtq *vq)
+{
+    if (!vq->packed)
+        return vq->last_used != READ_ONCE(vq->used.idx);
+    uint16_t flags = READ_ONCE(vq->desc.packed[vq->last_used].flags);
+    int avail = (flags & VIRTQ_DESC_F_AVAIL) != 0;
+    int used = (flags & VIRTQ_DESC_F_USED) != 0;
+    return avail == used && used == vq->used_wrap;
 }

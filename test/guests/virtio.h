@@ -215,6 +215,9 @@ uint8_t virtio_cfg_read8(struct virtio_pci *vp, unsigned off);
 uint16_t virtio_cfg_read16(struct virtio_pci *vp, unsigned off);
 uint32_t virtio_cfg_read32(struct virtio_pci *vp, unsigned off);
 uint64_t virtio_cfg_read64(struct virtio_pci *vp, unsigned off);
+/* n bytes of a byte-array field (e.g. virtio-net's mac), read byte by byte
+ * and retried until config_generation is the same before and after. */
+void virtio_cfg_read_bytes(struct virtio_pci *vp, unsigned off, void *buf, unsigned n);
 
 /* ---- virtqueue use -------------------------------------------------------------- */
 struct vq_buf {
@@ -238,6 +241,8 @@ int virtq_kick(struct virtq *vq);
 /* Next used buffer: returns its token and sets *len (bytes the device
  * wrote), or returns NULL if the device has not returned anything. */
 void *virtq_get_used(struct virtq *vq, uint32_t *len);
+/* 1 if virtq_get_used would return a buffer now (nothing is consumed). */
+int virtq_has_used(struct virtq *vq);
 /* Asks the device for used-buffer interrupts (1) or not (0).  A hint: the
  * device may still interrupt (2.7.7, 2.8.10). */
 void virtq_want_interrupts(struct virtq *vq, int on);

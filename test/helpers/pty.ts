@@ -12,10 +12,11 @@ export interface PtyResult {
   output: string;
 }
 
-export function runOnPty(args: string[], opts: { expect: string; send?: Uint8Array; signal?: string; timeoutSec?: number; exitTimeoutSec?: number; env?: NodeJS.ProcessEnv }): Promise<PtyResult> {
+export function runOnPty(args: string[], opts: { expect: string; send?: Uint8Array; signal?: string; signalVmm?: boolean; timeoutSec?: number; exitTimeoutSec?: number; env?: NodeJS.ProcessEnv }): Promise<PtyResult> {
   const driver = [`${ROOT}test/helpers/pty_driver.py`, '--expect', opts.expect, '--timeout', String(opts.timeoutSec ?? 60), '--exit-timeout', String(opts.exitTimeoutSec ?? 5)];
   if (opts.send) driver.push('--send', Buffer.from(opts.send).toString('hex'));
   if (opts.signal) driver.push('--signal', opts.signal);
+  if (opts.signalVmm) driver.push('--signal-grandchild');
   driver.push('--', process.execPath, TSVMM, ...args);
   return new Promise((resolve, reject) => {
     execFile('python3', driver, { env: { ...process.env, ...opts.env }, maxBuffer: 64 << 20, timeout: ((opts.timeoutSec ?? 60) + 30) * 1000 }, (err, stdout, stderr) => {

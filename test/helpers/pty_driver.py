@@ -15,6 +15,7 @@ ap.add_argument('--send', default='')
 ap.add_argument('--timeout', type=float, default=60)
 ap.add_argument('--exit-timeout', type=float, default=5)
 ap.add_argument('--signal', default='', help='send this signal to the child instead of typing')
+ap.add_argument('--signal-grandchild', action='store_true', help='send --signal to the child\'s first child (the VMM under the supervisor)')
 ap.add_argument('cmd', nargs=argparse.REMAINDER)
 a = ap.parse_args()
 cmd = a.cmd[1:] if a.cmd and a.cmd[0] == '--' else a.cmd
@@ -65,7 +66,11 @@ sent_at = time.time()
 status = None
 if matched:
     if a.signal:
-        os.kill(pid, getattr(signal, a.signal))
+        target = pid
+        if a.signal_grandchild:
+            with open(f'/proc/{pid}/task/{pid}/children') as f:
+                target = int(f.read().split()[0])
+        os.kill(target, getattr(signal, a.signal))
     elif a.send:
         os.write(master, bytes.fromhex(a.send))
 end = sent_at + (a.exit_timeout if matched else 1)

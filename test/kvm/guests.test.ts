@@ -2,8 +2,8 @@
 // real CLI and checks what they print and how the VMM exits.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runTsvmm, kvmUnavailable } from './helpers/tsvmm.js';
-import { guestDir } from './helpers/guests.js';
+import { runTsvmm, kvmUnavailable } from '../helpers/tsvmm.js';
+import { guestDir } from '../helpers/guests.js';
 
 const skip = kvmUnavailable() ?? false;
 if (skip) console.log(`# ${skip}`);

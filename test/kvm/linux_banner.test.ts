@@ -4,9 +4,9 @@
 // and without --seccomp (kvm-host's "boot test" and "boot test (seccomp)").
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { kvmUnavailable } from './helpers/tsvmm.js';
-import { debianVmlinux, tinyInitrd } from './helpers/debian_kernel.js';
-import { runOnPty, CTRL_A_X } from './helpers/pty.js';
+import { kvmUnavailable } from '../helpers/tsvmm.js';
+import { debianVmlinux, tinyInitrd } from '../helpers/debian_kernel.js';
+import { runOnPty, CTRL_A_X } from '../helpers/pty.js';
 
 const noKvm = kvmUnavailable();
 const vmlinux = noKvm ? undefined : await debianVmlinux();

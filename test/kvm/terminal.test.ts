@@ -2,9 +2,9 @@
 // terminal restored on every exit path.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { kvmUnavailable } from './helpers/tsvmm.js';
-import { guestDir } from './helpers/guests.js';
-import { runOnPty, CTRL_A_X } from './helpers/pty.js';
+import { kvmUnavailable } from '../helpers/tsvmm.js';
+import { guestDir } from '../helpers/guests.js';
+import { runOnPty, CTRL_A_X } from '../helpers/pty.js';
 
 const skip = kvmUnavailable() ?? false;
 
@@ -33,3 +33,14 @@ for (const sig of ['SIGTERM', 'SIGHUP', 'SIGINT']) {
     assert.equal(r.restored, true, 'terminal settings restored');
   });
 }
+
+test('a VMM killed by the seccomp filter (SIGSYS): one line saying so, exit 159, terminal restored', { skip }, async () => {
+  // SIGSYS is what the kernel delivers when the filter kills the process; sending
+  // it from outside exercises the same supervisor path without a planted bug.
+  const r = await runOnPty(['-k', `${guestDir()}/echo.elf`, '-m', '64M', '--seccomp'], { expect: 'READY', signal: 'SIGSYS', signalVmm: true, timeoutSec: 60 });
+  assert.equal(r.matched, true, r.output);
+  assert.equal(r.code, 159, r.output);
+  assert.match(r.output, /the seccomp filter killed the VMM \(SIGSYS\)/);
+  assert.match(r.output, /--seccomp=log/);
+  assert.equal(r.restored, true, 'terminal settings restored');
+});

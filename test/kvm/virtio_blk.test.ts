@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runTsvmm, kvmUnavailable } from './helpers/tsvmm.js';
-import { guestDir } from './helpers/guests.js';
+import { runTsvmm, kvmUnavailable } from '../helpers/tsvmm.js';
+import { guestDir } from '../helpers/guests.js';
 
 const skip = kvmUnavailable() ?? false;
 const SECTOR = 512;
