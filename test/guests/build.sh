@@ -8,11 +8,12 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 out="${1:-$here/build}"
 CC="${CC:-gcc}"
-GUESTS=(hello echo thre_irq unknown_io triple_fault reboot blk net)
+GUESTS=(hello echo thre_irq unknown_io triple_fault reboot blk net blkbench)
 # extra objects (besides start.o and lib.o) a guest links with
 declare -A EXTRA_OBJS=(
     [blk]="virtio"
     [net]="virtio"
+    [blkbench]="virtio"
 )
 SHARED=(start.S lib.c virtio.c)
 

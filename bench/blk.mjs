@@ -1,0 +1,314 @@
+#!/usr/bin/env node
+// virtio-blk benchmark: 4 KiB random-read IOPS at queue depth 1 and 32 and
+// sequential 64 KiB throughput, measured by a CPL3 test guest
+// (test/guests/blkbench.c) for the split and packed rings, beside the same
+// workloads done with pread on the image directly on the host
+// (bench/host_pread.mjs), as a ratio guest/host.
+//
+//   node bench/blk.mjs [--secs N | --ops N] [--size MiB] [--rings split,packed]
+//                      [--tsc-hz HZ] [--json]
+//
+// Where /dev/kvm (TSVMM_KVM_DEVICE) is missing, everything (image, host
+// baseline, guests) runs inside one test-host session (scripts/testhost/),
+// so both sides are measured in the same place; TSVMM_TESTHOST=0 forbids
+// that. The image lives in that place's tmpdir and is read once before
+// measuring, so both sides read from the page cache.
+//
+// Needs: `npm run build` (dist/ and the native addon) and gcc for the guest
+// (built here by test/guests/build.sh when missing or stale).
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const GUEST_DIR = join(ROOT, 'test', 'guests');
+const GUEST = join(GUEST_DIR, 'build', 'blkbench.elf');
+const BLOCK = 4096;
+const WORKLOADS = [
+  { name: 'rand4k_qd1', label: '4K random read, QD1', unit: 'IOPS' },
+  { name: 'rand4k_qd32', label: '4K random read, QD32', unit: 'IOPS' },
+  { name: 'seq64k_qd1', label: '64K sequential read, QD1', unit: 'MB/s' },
+];
+
+function parseArgs(argv) {
+  const o = { secs: 3, ops: 0, sizeMiB: 256, rings: ['split', 'packed'], tscHz: 0, json: false, inner: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const val = () => {
+      if (i + 1 >= argv.length) usage(`${a} needs a value`);
+      return argv[++i];
+    };
+    const num = (v) => {
+      const n = Number(v);
+      if (!Number.isFinite(n) || n < 0) usage(`${a} ${v}: not a number`);
+      return n;
+    };
+    if (a === '--secs') o.secs = Math.max(1, Math.round(num(val())));
+    else if (a === '--ops') o.ops = Math.round(num(val()));
+    else if (a === '--size') o.sizeMiB = Math.max(1, Math.round(num(val())));
+    else if (a === '--rings') o.rings = val().split(',').filter(Boolean);
+    else if (a === '--tsc-hz') o.tscHz = Math.round(num(val()));
+    else if (a === '--json') o.json = true;
+    else if (a === '--inner') o.inner = true;
+    else if (a === '-h' || a === '--help') usage();
+    else usage(`unknown argument ${a}`);
+  }
+  for (const r of o.rings) if (r !== 'split' && r !== 'packed') usage(`--rings: ${r} is not split or packed`);
+  return o;
+}
+
+function usage(err) {
+  const text = 'usage: node bench/blk.mjs [--secs N | --ops N] [--size MiB] [--rings split,packed] [--tsc-hz HZ] [--json]';
+  if (err) {
+    console.error(`bench/blk.mjs: ${err}\n${text}`);
+    process.exit(2);
+  }
+  console.log(text);
+  process.exit(0);
+}
+
+const say = (line) => process.stderr.write(`# ${line}\n`);
+
+// ---- the outer side: build, pick the place, print the table ---------------
+
+/** Builds the guests when blkbench.elf is missing or older than its sources. */
+function ensureGuest() {
+  const sources = ['blkbench.c', 'virtio.c', 'virtio.h', 'lib.c', 'lib.h', 'start.S', 'guest.ld', 'build.sh'].map((f) => join(GUEST_DIR, f));
+  const built = existsSync(GUEST) ? statSync(GUEST).mtimeMs : 0;
+  if (built && sources.every((f) => !existsSync(f) || statSync(f).mtimeMs <= built)) return;
+  say('building the test guests (test/guests/build.sh)');
+  const r = spawnSync('bash', [join(GUEST_DIR, 'build.sh')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  if (r.status !== 0) throw new Error('test/guests/build.sh failed');
+}
+
+function runCapture(cmd, args) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    let pending = '';
+    child.stdout.on('data', (d) => {
+      out += d.toString();
+      pending += d.toString();
+      let nl;
+      while ((nl = pending.indexOf('\n')) >= 0) {
+        const line = pending.slice(0, nl).replace(/\r$/, '');
+        pending = pending.slice(nl + 1);
+        if (!line.startsWith('BENCHJSON ')) process.stderr.write(`  | ${line}\n`);
+      }
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, out }));
+  });
+}
+
+async function outer(o) {
+  if (!existsSync(join(ROOT, 'dist', 'src', 'cli', 'main.js'))) throw new Error('dist/ is missing: run `npm run build` first');
+  ensureGuest();
+  const kvmDevice = process.env.TSVMM_KVM_DEVICE || '/dev/kvm';
+  const innerArgs = [fileURLToPath(import.meta.url), '--inner', '--secs', String(o.secs), '--ops', String(o.ops), '--size', String(o.sizeMiB), '--rings', o.rings.join(','), '--tsc-hz', String(o.tscHz)];
+  let report;
+  if (existsSync(kvmDevice)) {
+    report = await inner(o, 'KVM on this machine');
+  } else {
+    if (process.env.TSVMM_TESTHOST === '0' || process.arch !== 'x64') throw new Error(`${kvmDevice} is absent and the test host is not available (TSVMM_TESTHOST=0 or not x64)`);
+    say(`${kvmDevice} is absent: running the benchmark inside the test host (scripts/testhost); this takes a while`);
+    const r = await runCapture(join(ROOT, 'scripts', 'testhost', 'run-in-kvm-host.sh'), ['--', process.execPath, ...innerArgs]);
+    const line = r.out.split(/\r?\n/).find((l) => l.startsWith('BENCHJSON '));
+    if (r.code !== 0 || !line) throw new Error(`the test-host run failed (status ${r.code})`);
+    report = JSON.parse(line.slice('BENCHJSON '.length));
+  }
+  if (o.json) console.log(JSON.stringify(report, null, 2));
+  else printReport(report);
+}
+
+function fmt(x, unit) {
+  if (!Number.isFinite(x)) return '-';
+  if (unit === 'MB/s') return x >= 100 ? x.toFixed(0) : x.toFixed(1);
+  return x >= 1000 ? Math.round(x).toString() : x.toFixed(1);
+}
+
+/** IOPS or MB/s (10^6 bytes/s) from ops, bytes and seconds. */
+function rate(unit, r, secs) {
+  return unit === 'MB/s' ? r.bytes / secs / 1e6 : r.ops / secs;
+}
+
+function printReport(rep) {
+  const lines = [];
+  lines.push(`virtio-blk benchmark (bench/blk.mjs), ${rep.date}`);
+  lines.push(`where: ${rep.where}; ${rep.cpu}`);
+  lines.push(`image: ${rep.sizeMiB} MiB in ${rep.imageDir} (page cache), ${rep.ops ? `${rep.ops} requests` : `${rep.secs} s`} per workload`);
+  lines.push(`TSC: ${(rep.tscHz / 1e6).toFixed(3)} MHz (${rep.tscSource})` + rep.rings.map((g) => (g.tscCheckHz ? `; ${g.ring} run, guest TSC vs wall clock: ${(g.tscCheckHz / 1e6).toFixed(0)} MHz` : '')).join(''));
+  const q32 = rep.host.results.find((r) => r.workload === 'rand4k_qd32');
+  lines.push(`host baseline: ${rep.host.method}, one read at a time; QD32: the better of 32 fs.read() in flight on libuv's pool (${rep.host.threadpool} threads) and the one-at-a-time loop: ${q32?.how ?? '?'} won`);
+  lines.push('');
+  const rows = [['workload', 'ring', 'guest', 'host pread', 'guest/host', 'kicks/op']];
+  for (const w of WORKLOADS) {
+    const h = rep.host.results.find((r) => r.workload === w.name);
+    const hostRate = h ? rate(w.unit, h, h.ns / 1e9) : NaN;
+    for (const g of rep.rings) {
+      const r = g.results.find((x) => x.workload === w.name);
+      const guestRate = r ? rate(w.unit, r, r.cycles / rep.tscHz) : NaN;
+      rows.push([w.label, g.ring, `${fmt(guestRate, w.unit)} ${w.unit}`, `${fmt(hostRate, w.unit)} ${w.unit}`, Number.isFinite(guestRate / hostRate) ? (guestRate / hostRate).toFixed(3) : '-', r ? (r.kicks / r.ops).toFixed(2) : '-']);
+    }
+  }
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  rows.forEach((r, i) => {
+    lines.push(r.map((cell, c) => (c >= 2 ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  '));
+    if (i === 0) lines.push(widths.map((n) => '-'.repeat(n)).join('  '));
+  });
+  console.log(lines.join('\n'));
+}
+
+// ---- the inner side: runs where KVM is ------------------------------------
+
+/** Writes the image: every 4 KiB block starts with its number (u64 LE), the rest is random bytes. */
+function writeImage(path, sizeMiB) {
+  const chunk = randomBytes(1 << 20);
+  const fd = openSync(path, 'w');
+  try {
+    for (let mib = 0; mib < sizeMiB; mib++) {
+      for (let off = 0; off < chunk.length; off += BLOCK) {
+        const blk = (mib * chunk.length + off) / BLOCK;
+        chunk.writeUInt32LE(blk >>> 0, off);
+        chunk.writeUInt32LE(Math.floor(blk / 2 ** 32), off + 4);
+      }
+      writeSync(fd, chunk, 0, chunk.length, mib * chunk.length);
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Reads the whole file once, so both sides start from the page cache. */
+function warmCache(path) {
+  const fd = openSync(path, 'r');
+  const buf = Buffer.alloc(1 << 20);
+  try {
+    for (let pos = 0; readSync(fd, buf, 0, buf.length, pos) > 0; pos += buf.length);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The TSC frequency: dmesg's calibration, else /proc/cpuinfo's cpu MHz. */
+function detectTscHz() {
+  const d = spawnSync('dmesg', [], { encoding: 'utf8' });
+  if (d.status === 0) {
+    const refined = /tsc: Refined TSC clocksource calibration: ([\d.]+) MHz/.exec(d.stdout);
+    if (refined) return { hz: Math.round(Number(refined[1]) * 1e6), source: 'dmesg, refined TSC calibration' };
+    const detected = /tsc: Detected ([\d.]+) MHz processor/.exec(d.stdout);
+    if (detected) return { hz: Math.round(Number(detected[1]) * 1e6), source: 'dmesg, detected TSC' };
+  }
+  const m = /^cpu MHz\s*:\s*([\d.]+)/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
+  if (m) return { hz: Math.round(Number(m[1]) * 1e6), source: '/proc/cpuinfo cpu MHz' };
+  throw new Error('cannot find the TSC frequency: pass --tsc-hz');
+}
+
+function cpuName() {
+  const m = /^model name\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
+  return m ? m[1].trim() : 'unknown CPU';
+}
+
+function parseBench(text) {
+  const out = [];
+  for (const m of text.matchAll(/^BENCH (\w+) ((?:\w+=\S+ ?)+)$/gm)) {
+    if (m[1] === 'start' || m[1] === 'host' || m[1] === 'MARK') continue;
+    const r = { workload: m[1] };
+    for (const kv of m[2].trim().split(' ')) {
+      const [k, v] = kv.split('=');
+      r[k] = /^\d+$/.test(v) ? Number(v) : v;
+    }
+    out.push(r);
+  }
+  return out;
+}
+
+/** Runs a command, timestamping stdout lines that start with BENCH MARK. */
+function runTimed(cmd, args, timeoutMs) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let pending = '';
+    const marks = [];
+    child.stdout.on('data', (d) => {
+      const now = process.hrtime.bigint();
+      stdout += d.toString();
+      pending += d.toString();
+      let nl;
+      while ((nl = pending.indexOf('\n')) >= 0) {
+        const line = pending.slice(0, nl);
+        pending = pending.slice(nl + 1);
+        const m = /^BENCH MARK tsc=(\d+)/.exec(line);
+        if (m) marks.push({ tsc: BigInt(m[1]), ns: now });
+        if (line.startsWith('BENCH ') && !line.startsWith('BENCH MARK')) say(line);
+      }
+    });
+    child.stderr.on('data', (d) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr, marks });
+    });
+  });
+}
+
+async function inner(o, where) {
+  const tsc = o.tscHz ? { hz: o.tscHz, source: '--tsc-hz' } : detectTscHz();
+  const dir = mkdtempSync(join(tmpdir(), 'tsvmm-blkbench-'));
+  const image = join(dir, 'disk.img');
+  try {
+    say(`writing a ${o.sizeMiB} MiB image in ${dir}`);
+    writeImage(image, o.sizeMiB);
+    warmCache(image);
+
+    say('host baseline: bench/host_pread.mjs');
+    const limit = o.ops ? ['--ops', String(o.ops)] : ['--secs', String(o.secs)];
+    const h = await runTimed(process.execPath, [join(ROOT, 'bench', 'host_pread.mjs'), '--image', image, ...limit], 600000);
+    if (h.code !== 0 || !/^BENCH DONE$/m.test(h.stdout)) throw new Error(`host_pread failed (status ${h.code}): ${h.stderr}${h.stdout}`);
+    const hostStart = /^BENCH host start .* method=(.+) threadpool=(\d+)$/m.exec(h.stdout);
+    const host = { method: hostStart?.[1] ?? '?', threadpool: Number(hostStart?.[2] ?? 4), results: parseBench(h.stdout) };
+
+    const rings = [];
+    for (const ring of o.rings) {
+      say(`guest: blkbench, ${ring} ring`);
+      warmCache(image);
+      const append = `bench.ring=${ring} bench.secs=${o.secs} bench.tsc_hz=${tsc.hz}` + (o.ops ? ` bench.ops=${o.ops}` : '');
+      const t0 = process.hrtime.bigint();
+      const g = await runTimed(process.execPath, [join(ROOT, 'bin', 'tsvmm'), '-k', GUEST, '-m', '64M', '-d', `${image},ro`, '--append', append], 900000);
+      const wallNs = Number(process.hrtime.bigint() - t0);
+      if (g.code !== 0 || /FAIL:/.test(g.stdout) || !/^BENCH DONE$/m.test(g.stdout)) throw new Error(`blkbench (${ring}) failed (status ${g.code}, signal ${g.signal}):\n${g.stdout}\n${g.stderr}`);
+      const start = /^BENCH start ring=\S+ qsize=(\d+) capacity=(\d+) features=(0x[0-9a-f]+)/m.exec(g.stdout);
+      // Cross-check of the TSC rate: guest TSC ticks between the two MARK
+      // lines over the wall time between their arrival here.
+      let tscCheckHz = 0;
+      if (g.marks.length === 2) {
+        const ns = Number(g.marks[1].ns - g.marks[0].ns);
+        if (ns > 0) tscCheckHz = Number(g.marks[1].tsc - g.marks[0].tsc) / (ns / 1e9);
+      }
+      rings.push({ ring, qsize: Number(start?.[1] ?? 0), features: start?.[3] ?? '?', wallNs, tscCheckHz, results: parseBench(g.stdout) });
+    }
+    const report = { date: new Date().toISOString(), where, cpu: cpuName(), kernel: readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim(), sizeMiB: o.sizeMiB, imageDir: tmpdir(), secs: o.secs, ops: o.ops, tscHz: tsc.hz, tscSource: tsc.source, host, rings };
+    return report;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const opts = parseArgs(process.argv.slice(2));
+try {
+  if (opts.inner) {
+    // --inner is how the outer side runs this inside the test host
+    const report = await inner(opts, 'test host (scripts/testhost: QEMU TCG VM, nested SVM, 1 vCPU)');
+    console.log(`BENCHJSON ${JSON.stringify(report)}`);
+  } else {
+    await outer(opts);
+  }
+} catch (err) {
+  console.error(`bench/blk.mjs: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+}
