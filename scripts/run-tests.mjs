@@ -23,14 +23,16 @@ function walk(dir, out) {
 }
 
 const filters = process.argv.slice(2);
+// test/boot/ holds the slow full-boot tests: run only when asked for by name (npm run test:boot).
+const BOOT_DIR = join('dist', 'test', 'boot');
 const files = walk('dist', [])
-  .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)))
+  .filter((f) => (filters.length === 0 ? !f.startsWith(BOOT_DIR) : filters.some((s) => f.includes(s))))
   .sort();
 if (files.length === 0) {
   console.error('no test files found under dist/ (did `npm run build` run?)');
   process.exit(1);
 }
-const kvmFiles = files.filter((f) => f.startsWith(join('dist', 'test', 'kvm')));
+const kvmFiles = files.filter((f) => f.startsWith(join('dist', 'test', 'kvm')) || f.startsWith(BOOT_DIR));
 const plainFiles = files.filter((f) => !kvmFiles.includes(f));
 
 const kvmDevice = process.env.TSVMM_KVM_DEVICE || '/dev/kvm';

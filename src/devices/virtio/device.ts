@@ -40,3 +40,10 @@ export interface InterruptSink {
   queue(vector: number): void;
   config(): void;
 }
+
+/** A little-endian read of `size` bytes at `offset` of a device's config bytes; bytes past the end read as 0. */
+export function readConfigBytes(bytes: Uint8Array, offset: number, size: number): number {
+  let value = 0;
+  for (let i = size - 1; i >= 0; i--) value = value * 256 + (bytes[offset + i] ?? 0);
+  return value;
+}

@@ -10,6 +10,7 @@ import type { GuestMemory } from '../../../memory/guest_memory.js';
 import { PCI_CLASS } from '../../../pci/constants.js';
 import { VIRTIO_F, VIRTIO_ID, featureBit } from '../constants.js';
 import type { VirtioDevice } from '../device.js';
+import { readConfigBytes } from '../device.js';
 import type { BlockBackend } from './backend.js';
 import { VIRTIO_BLK, VIRTIO_BLK_CONFIG, VIRTIO_BLK_F, VIRTIO_BLK_S } from './constants.js';
 import type { BlockLimits, BlockRequest } from './request.js';
@@ -77,9 +78,7 @@ export class BlockDevice implements VirtioDevice {
   }
 
   readConfig(offset: number, size: number): number {
-    let value = 0;
-    for (let i = size - 1; i >= 0; i--) value = value * 256 + (this.configBytes[offset + i] ?? 0);
-    return value;
+    return readConfigBytes(this.configBytes, offset, size);
   }
 
   /** Nothing in the configuration is writable without CONFIG_WCE (not offered). */

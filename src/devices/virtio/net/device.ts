@@ -14,6 +14,7 @@
 import { PCI_CLASS } from '../../../pci/constants.js';
 import { VIRTIO_F, VIRTIO_ID, featureBit } from '../constants.js';
 import type { VirtioDevice } from '../device.js';
+import { readConfigBytes } from '../device.js';
 import { ETH, VIRTIO_NET_CONFIG, VIRTIO_NET_F, VIRTIO_NET_QUEUE, VIRTIO_NET_S } from './constants.js';
 import { MacError } from './mac.js';
 
@@ -63,9 +64,7 @@ export class NetDevice implements VirtioDevice {
   }
 
   readConfig(offset: number, size: number): number {
-    let value = 0;
-    for (let i = size - 1; i >= 0; i--) value = value * 256 + (this.configBytes[offset + i] ?? 0);
-    return value;
+    return readConfigBytes(this.configBytes, offset, size);
   }
 
   /** The configuration is read-only for a modern driver (§5.1.4: mac is written only by legacy drivers). */

@@ -1,0 +1,124 @@
+// The main job, end to end: tsvmm boots the project's own guest (npm run
+// guest: kernel from Debian's linux-source, busybox initramfs, ext4 disk) to a
+// shell, a user types into the console, and the disk written through
+// virtio-blk is checked on the host afterwards. Slow (a real kernel boot):
+// run by `npm run test:boot`, not `npm test`.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { kvmUnavailable, TSVMM } from '../helpers/tsvmm.js';
+
+interface Guest {
+  bzImage: string;
+  initramfs: string;
+  disk: string;
+}
+
+/** The newest custom guest built by scripts/build-guest.mjs (or TSVMM_GUEST_DIR). */
+function findGuest(): Guest | undefined {
+  const root = join(process.env['XDG_CACHE_HOME'] || join(homedir(), '.cache'), 'tsvmm', 'guest');
+  const dirs = process.env['TSVMM_GUEST_DIR'] ? [process.env['TSVMM_GUEST_DIR']] : existsSync(root) ? readdirSync(root).map((d) => join(root, d)) : [];
+  let best: { at: string; g: Guest } | undefined;
+  for (const dir of dirs) {
+    const m = join(dir, 'manifest.json');
+    if (!existsSync(m)) continue;
+    const man = JSON.parse(readFileSync(m, 'utf8')) as { variant: string; builtAt: string; artefacts: Record<string, string> };
+    if (man.variant !== 'custom') continue;
+    const a = man.artefacts;
+    const g = { bzImage: join(dir, a['bzImage']!), initramfs: join(dir, a['initramfs']!), disk: join(dir, a['disk']!) };
+    if (best === undefined || man.builtAt > best.at) best = { at: man.builtAt, g };
+  }
+  return best?.g;
+}
+
+const guest = findGuest();
+const skip = kvmUnavailable() ?? (guest === undefined ? 'the default guest is not built: run npm run guest' : false);
+
+interface Run {
+  code: number | null;
+  out: string;
+  promptAfter: number | undefined;
+  seconds: number;
+}
+
+/** Boots, and when `typeAtPrompt` is given types it at the first shell prompt. */
+function boot(args: string[], typeAtPrompt?: string): Promise<Run> {
+  const t0 = Date.now();
+  const vm = spawn(process.execPath, [TSVMM, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  let promptAfter: number | undefined;
+  vm.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+    if (typeAtPrompt !== undefined && promptAfter === undefined && /tsvmm guest:[\s\S]*# $/.test(out)) {
+      promptAfter = (Date.now() - t0) / 1000;
+      vm.stdin.write(typeAtPrompt);
+    }
+  });
+  vm.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const timer = setTimeout(() => vm.kill('SIGKILL'), 1_200_000);
+  return new Promise((resolve) => {
+    vm.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out, promptAfter, seconds: (Date.now() - t0) / 1000 });
+    });
+  });
+}
+
+function inOrder(out: string, patterns: RegExp[]): void {
+  let at = 0;
+  for (const p of patterns) {
+    const m = p.exec(out.slice(at));
+    assert.ok(m, `expected ${p} after offset ${at}; output tail:\n${out.slice(-3000)}`);
+    at += m.index + m[0].length;
+  }
+}
+
+const PROBES = [/ttyS0 at I\/O 0x3f8 \(irq = 4[^)]*\) is a 16550A/, /virtio_blk virtio\d+: \[vda\] 131072 512-byte logical blocks/];
+const dumpe2fs = (img: string): string => execFileSync('dumpe2fs', ['-h', img], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+
+for (const extra of [[], ['--seccomp']]) {
+  test(`boots to a shell with the ext4 disk on /mnt; typed commands write the disk${extra.length ? ' (--seccomp)' : ''}`, { skip, timeout: 1_300_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tsvmm-boot-'));
+    try {
+      const disk = join(dir, 'disk.img');
+      copyFileSync(guest!.disk, disk);
+      const r = await boot(
+        ['-k', guest!.bzImage, '-i', guest!.initramfs, '-d', disk, '-m', '256M', '--append', 'rdinit=/init', ...extra],
+        'echo written-by-guest > /mnt/hello.txt; grep -c processor /proc/cpuinfo; sync; umount /mnt; reboot -f\n',
+      );
+      console.log(`# shell prompt after ${r.promptAfter ?? '-'} s, VMM exited after ${r.seconds} s`);
+      assert.equal(r.code, 0, r.out.slice(-3000));
+      inOrder(r.out, [...PROBES, /Run \/init as init process/, /disk: \/dev\/vda \(ext4\) on \/mnt, read\/write/, /# $/m]);
+      assert.equal(execFileSync('debugfs', ['-R', 'cat /hello.txt', disk], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }), 'written-by-guest\n');
+      assert.equal(spawnSync('e2fsck', ['-fn', disk]).status, 0, 'e2fsck -fn finds the cleanly unmounted file system clean');
+      assert.match(dumpe2fs(disk), /Mount count:\s+[1-9]/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+
+test('root=/dev/vda rw without an initramfs mounts the ext4 root through virtio-blk', { skip, timeout: 1_300_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsvmm-boot-'));
+  try {
+    const disk = join(dir, 'disk.img');
+    copyFileSync(guest!.disk, disk);
+    const before = dumpe2fs(disk);
+    // The disk holds no /sbin/init: the kernel mounts it, finds no init,
+    // panics, and panic=1 reboots the guest, which ends the VMM with 0.
+    const r = await boot(['-k', guest!.bzImage, '-d', disk, '-m', '256M', '--append', 'root=/dev/vda rw']);
+    assert.equal(r.code, 0, r.out.slice(-3000));
+    inOrder(r.out, [...PROBES, /VFS: Mounted root \(ext4 filesystem\)/]);
+    const after = dumpe2fs(disk);
+    assert.notEqual(/Last mount time:.*/.exec(after)?.[0], /Last mount time:.*/.exec(before)?.[0], 'the guest recorded its mount in the superblock');
+    const fsck = spawnSync('e2fsck', ['-fn', disk], { encoding: 'utf8' });
+    // Mounted and never unmounted: only what a journal replay settles may differ.
+    const complaints = fsck.stdout.split('\n').filter((l) => /wrong|Fix\?|error/i.test(l) && !/Free (blocks|inodes) count wrong|Fix\? no/.test(l));
+    assert.deepEqual(complaints, [], fsck.stdout);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
