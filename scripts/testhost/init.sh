@@ -24,6 +24,17 @@ done
 if grep -qw svm /proc/cpuinfo; then kvm_mod=kvm_amd; else kvm_mod=kvm_intel; fi
 modprobe "$kvm_mod" || say "WARN modprobe $kvm_mod failed"
 [ -c /dev/kvm ] || say "WARN no /dev/kvm"
+# TAP networking (tsvmm --net tap:NAME): /dev/net/tun. devtmpfs creates the
+# node when the module loads; make it by hand if it did not.
+modprobe tun || say "WARN modprobe tun failed"
+if [ ! -c /dev/net/tun ]; then
+	mkdir -p /dev/net
+	mknod -m 0666 /dev/net/tun c 10 200 || say "WARN no /dev/net/tun"
+fi
+# Module autoload (e.g. `ip link add ... type dummy|veth|bridge`) runs this
+# helper in our root, not the chroot's: use busybox modprobe and the modules
+# in the initramfs.
+echo /bin/modprobe > /proc/sys/kernel/modprobe
 
 p9="trans=virtio,version=9p2000.L,msize=524288"
 mkdir -p /lower /upper /newroot

@@ -10,7 +10,10 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${TESTHOST_CACHE:-/root/.cache/tsvmm/testhost}
 debs=$cache/debs
-modules="virtio_pci virtio_mmio 9pnet_virtio 9p overlay kvm_amd kvm_intel"
+# tun is loaded at boot (/dev/net/tun for --net tap); dummy, veth and bridge
+# are only in the initramfs, for the kernel to autoload on demand (init.sh
+# points /proc/sys/kernel/modprobe at busybox).
+modules="virtio_pci virtio_mmio 9pnet_virtio 9p overlay kvm_amd kvm_intel tun dummy veth bridge"
 log() { echo "[testhost] $*" >&2; }
 mkdir -p "$debs"
 exec 8> "$cache/prepare.lock"

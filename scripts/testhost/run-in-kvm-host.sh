@@ -25,7 +25,7 @@ cache=${TESTHOST_CACHE:-/root/.cache/tsvmm/testhost}
 verbose=${TESTHOST_VERBOSE:-0}
 log() { echo "[testhost] $*" >&2; }
 
-build=$("$here/prepare.sh")
+mkdir -p "$cache"
 job=$(mktemp -d "$cache/job.XXXXXX")
 cleanup() { # never leave a QEMU behind: it would hold the lock
 	if [ -s "$job/qemu.pid" ]; then kill "$(cat "$job/qemu.pid")" 2>/dev/null || true; fi
@@ -83,6 +83,9 @@ done
 
 exec 9> "$cache/qemu.lock"
 flock 9
+# Under the VM lock: a rebuild (new inputs) deletes the previous build, which
+# must not happen while another wrapper is about to boot it.
+build=$("$here/prepare.sh")
 start=$(date +%s.%N)
 set +e
 timeout --foreground -k 5 "${TESTHOST_TIMEOUT:-3600}" qemu-system-x86_64 -pidfile "$job/qemu.pid" \

@@ -58,13 +58,17 @@ function serve(d: DeviceWorkerData): never {
     native.poll(pollfds, runtime.busy ? 0 : -1);
     if (revents(0) & POLL.IN && drain(spec.controlFd)) {
       const req = Atomics.load(control, CONTROL_WORD.RESET_REQUEST);
-      if (req !== lastReset) {
+      const resetNow = req !== lastReset;
+      if (resetNow) {
         lastReset = req;
         runtime.reset();
         Atomics.store(control, CONTROL_WORD.RESET_ACK, req);
         Atomics.notify(control, CONTROL_WORD.RESET_ACK);
       }
-      if (!runtime.active && (Atomics.load(state, SHARED.STATUS) & VIRTIO_STATUS.DRIVER_OK) !== 0) {
+      // Not in the round that handled a reset: the transport clears the shared
+      // state only after our acknowledgement, so DRIVER_OK may still read as
+      // set. A new DRIVER_OK writes the control fd again, after the ack.
+      if (!resetNow && !runtime.active && (Atomics.load(state, SHARED.STATUS) & VIRTIO_STATUS.DRIVER_OK) !== 0) {
         try {
           runtime.activate();
         } catch (err) {

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kvmUnavailable, TSVMM } from '../helpers/tsvmm.js';
@@ -50,9 +50,12 @@ function boot(args: string[], typeAtPrompt?: string): Promise<Run> {
   const vm = spawn(process.execPath, [TSVMM, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';
   let promptAfter: number | undefined;
+  // TSVMM_BOOT_LOG=FILE keeps the console output of every boot, for when a test hangs.
+  const log = process.env['TSVMM_BOOT_LOG'];
   vm.stdout.on('data', (d: Buffer) => {
     out += d.toString();
-    if (typeAtPrompt !== undefined && promptAfter === undefined && /tsvmm guest:[\s\S]*# $/.test(out)) {
+    if (log) appendFileSync(log, d);
+    if (typeAtPrompt !== undefined && promptAfter === undefined && /tsvmm guest:[\s\S]*tsvmm:\/# /.test(out)) {
       promptAfter = (Date.now() - t0) / 1000;
       vm.stdin.write(typeAtPrompt);
     }
@@ -91,7 +94,7 @@ for (const extra of [[], ['--seccomp']]) {
       );
       console.log(`# shell prompt after ${r.promptAfter ?? '-'} s, VMM exited after ${r.seconds} s`);
       assert.equal(r.code, 0, r.out.slice(-3000));
-      inOrder(r.out, [...PROBES, /Run \/init as init process/, /disk: \/dev\/vda \(ext4\) on \/mnt, read\/write/, /# $/m]);
+      inOrder(r.out, [...PROBES, /Run \/init as init process/, /disk: \/dev\/vda \(ext4\) on \/mnt, read\/write/, /tsvmm:\/# /]);
       assert.equal(execFileSync('debugfs', ['-R', 'cat /hello.txt', disk], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }), 'written-by-guest\n');
       assert.equal(spawnSync('e2fsck', ['-fn', disk]).status, 0, 'e2fsck -fn finds the cleanly unmounted file system clean');
       assert.match(dumpe2fs(disk), /Mount count:\s+[1-9]/);
