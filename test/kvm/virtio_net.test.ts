@@ -65,7 +65,7 @@ function runGuest(extra: string[], append: string): Promise<{ code: number | nul
 }
 
 for (const [ring, count, extra] of [
-  ['split', 10000, ['--cpu-template', 'host']],
+  ['split', 10000, []],
   ['packed', 1000, []],
   ['split', 200, ['--seccomp']],
 ] as Array<[string, number, string[]]>) {
