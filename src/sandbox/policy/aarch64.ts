@@ -23,6 +23,8 @@ export const SYSCALLS_AARCH64 = {
   close: 57,
   read: 63,
   write: 64,
+  readv: 65,
+  writev: 66,
   preadv: 69,
   pwritev: 70,
   ppoll: 73,

@@ -26,7 +26,7 @@ import type { PolicyEntry } from './types.js';
 /** Syscall names allowed on both architectures. */
 export type CommonSyscall =
   | 'ioctl' | 'futex' | 'read' | 'write' | 'epoll_pwait' | 'epoll_ctl'
-  | 'preadv' | 'pwritev' | 'fdatasync'
+  | 'preadv' | 'pwritev' | 'fdatasync' | 'readv' | 'writev'
   | 'mmap' | 'mprotect' | 'munmap' | 'madvise' | 'brk'
   | 'close' | 'fcntl' | 'getpid' | 'gettid' | 'clock_gettime'
   | 'sched_yield' | 'rt_sigprocmask' | 'rt_sigaction' | 'rt_sigreturn' | 'restart_syscall'
@@ -73,6 +73,8 @@ export const COMMON_ENTRIES: readonly PolicyEntry<CommonSyscall>[] = [
   { name: 'epoll_ctl', reason: 'libuv adds stdin when the console starts reading and removes a Worker\'s handles when it exits' },
   { name: 'preadv', reason: 'virtio-blk: native.preadv executes read requests on the disk image' },
   { name: 'pwritev', reason: 'virtio-blk: native.pwritev executes write requests on the disk image' },
+  { name: 'readv', reason: 'virtio-net: native.readv reads a frame from the TAP straight into guest RX buffers' },
+  { name: 'writev', reason: 'virtio-net: native.writev sends a guest TX chain (header + data) to the TAP as one frame' },
   { name: 'fdatasync', reason: 'virtio-blk: native.fdatasync executes flush requests' },
   {
     name: 'mmap',

@@ -37,6 +37,8 @@ export const SYSCALLS_X86_64 = {
   restart_syscall: 219,
   clock_gettime: 228,
   exit_group: 231,
+  readv: 19,
+  writev: 20,
   epoll_ctl: 233,
   tgkill: 234,
   openat: 257,
