@@ -37,7 +37,9 @@ for (const sig of ['SIGTERM', 'SIGHUP', 'SIGINT']) {
 test('a VMM killed by the seccomp filter (SIGSYS): one line saying so, exit 159, terminal restored', { skip }, async () => {
   // SIGSYS is what the kernel delivers when the filter kills the process; sending
   // it from outside exercises the same supervisor path without a planted bug.
-  const r = await runOnPty(['-k', `${guestDir()}/echo.elf`, '-m', '64M', '--seccomp'], { expect: 'READY', signal: 'SIGSYS', signalVmm: true, timeoutSec: 60 });
+  // Wait for the VMM's own line saying the filter is on (guest output and that
+  // line share the terminal and may interleave, so not for "READY").
+  const r = await runOnPty(['-k', `${guestDir()}/echo.elf`, '-m', '64M', '--seccomp'], { expect: 'allowlist on every thread', signal: 'SIGSYS', signalVmm: true, timeoutSec: 60 });
   assert.equal(r.matched, true, r.output);
   assert.equal(r.code, 159, r.output);
   assert.match(r.output, /the seccomp filter killed the VMM \(SIGSYS\)/);
