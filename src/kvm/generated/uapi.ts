@@ -114,6 +114,7 @@ export const TUN_IOCTL = {
   TUNSETIFF: iow(0x54, 202, 4),
   TUNGETIFF: ior(0x54, 210, 4),
   TUNSETOFFLOAD: iow(0x54, 208, 4),
+  TUNGETVNETHDRSZ: ior(0x54, 215, 4),
   TUNSETVNETHDRSZ: iow(0x54, 216, 4),
 } as const;
 

@@ -11,6 +11,7 @@
 //
 // Errors: TapError, one clear line naming the device and what to do, with
 // `code` the errno name and the NativeError as `cause`.
+import { TUN_IOCTL } from '../../../kvm/generated/uapi.js';
 import { native } from '../../../native/addon.js';
 import { O } from '../../../native/linux.js';
 import { featureBit } from '../constants.js';
@@ -18,20 +19,18 @@ import { VIRTIO_NET_F } from './constants.js';
 import { vnetHeaderSize } from './header.js';
 
 /**
- * TUN/TAP ioctls, flags and offload bits (include/uapi/linux/if_tun.h). The
- * ioctl numbers are _IOW('T', n, int) / _IOR('T', n, int), encoded the same
- * way on x86_64 and arm64 (asm-generic/ioctl.h).
+ * The TUN/TAP device and its ioctls (include/uapi/linux/if_tun.h); the
+ * request numbers are kept with the other UAPI constants, checked against the
+ * host's headers (src/kvm/generated/uapi.ts).
  */
 export const TUN = {
   DEVICE: '/dev/net/tun',
-  /** _IOW('T', 202, int) */
-  SETIFF: 0x400454ca,
-  /** _IOW('T', 208, unsigned int): offload flags passed by value. */
-  SETOFFLOAD: 0x400454d0,
-  /** _IOR('T', 215, int) */
-  GETVNETHDRSZ: 0x800454d7,
-  /** _IOW('T', 216, int): pointer to an int. */
-  SETVNETHDRSZ: 0x400454d8,
+  SETIFF: TUN_IOCTL.TUNSETIFF,
+  /** Offload flags passed by value. */
+  SETOFFLOAD: TUN_IOCTL.TUNSETOFFLOAD,
+  GETVNETHDRSZ: TUN_IOCTL.TUNGETVNETHDRSZ,
+  /** A pointer to an int. */
+  SETVNETHDRSZ: TUN_IOCTL.TUNSETVNETHDRSZ,
 } as const;
 
 /** ifr_flags for TUNSETIFF (if_tun.h). */
