@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConsoleEscape } from './escape.js';
+import { BREAK, ConsoleEscape } from './escape.js';
 
 function feed(e: ConsoleEscape, bytes: number[]): { out: number[]; action: string | null } {
   const out: number[] = [];
@@ -20,9 +20,16 @@ test('Ctrl-A x quits, also when split across reads', () => {
 
 test('Ctrl-A Ctrl-A sends one Ctrl-A; Ctrl-A other sends both', () => {
   const e = new ConsoleEscape();
-  assert.deepEqual(feed(e, [0x01, 0x01, 0x01, 0x62]), { out: [0x01, 0x01, 0x62], action: null });
+  assert.deepEqual(feed(e, [0x01, 0x01, 0x01, 0x63]), { out: [0x01, 0x01, 0x63], action: null });
 });
 
 test('Ctrl-A h asks for help', () => {
   assert.equal(feed(new ConsoleEscape(), [0x01, 0x68]).action, 'help');
+});
+
+test('Ctrl-A b sends a BREAK in order with the bytes around it, and input goes on', () => {
+  const e = new ConsoleEscape();
+  assert.deepEqual(feed(e, [0x61, 0x01, 0x62, 0x74]), { out: [0x61, BREAK, 0x74], action: null });
+  assert.deepEqual(feed(e, [0x01]), { out: [], action: null });
+  assert.deepEqual(feed(e, [0x42, 0x01, 0x78]), { out: [BREAK], action: 'quit' });
 });

@@ -48,7 +48,7 @@ export function supervise(argv: readonly string[]): Promise<number> {
 
   const child = spawn(process.execPath, [CHILD, ...argv], {
     stdio: ['inherit', 'inherit', 'pipe', 'ipc'],
-    env: { ...process.env, TSVMM_SUPERVISED: '1' },
+    env: { ...process.env, TSVMM_SUPERVISED: '1', TSVMM_SUPERVISOR_PID: String(process.pid) },
   });
 
   child.on('message', (msg: unknown) => {

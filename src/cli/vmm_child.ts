@@ -3,6 +3,24 @@
 import { parseArgs } from './args.js';
 import { runVmm } from '../vmm/vmm.js';
 import { native } from '../native/addon.js';
+import { PR } from '../sandbox/constants.js';
+import { constants as osConstants } from 'node:os';
+
+/**
+ * The VMM must not outlive its supervisor: if the supervisor is killed with
+ * SIGKILL it cannot forward anything, and an orphaned VMM would keep the
+ * guest running and the terminal's output open. The kernel sends us SIGKILL
+ * when the parent dies; a parent that died before this call is caught by the
+ * ppid check.
+ */
+function dieWithSupervisor(): void {
+  const expected = Number(process.env['TSVMM_SUPERVISOR_PID']);
+  if (!Number.isInteger(expected) || expected <= 0) return; // started by hand, not by the supervisor
+  native.prctl(PR.SET_PDEATHSIG, osConstants.signals.SIGKILL, 0, 0, 0);
+  if (process.ppid !== expected) native.exitGroup(1);
+}
+
+dieWithSupervisor();
 
 async function main(): Promise<number> {
   const parsed = parseArgs(process.argv.slice(2));

@@ -82,6 +82,8 @@ export const SECCOMP_FILTER_FLAG = {
 
 /** prctl(2) options (include/uapi/linux/prctl.h). */
 export const PR = {
+  /** Signal this process gets when its parent dies. */
+  SET_PDEATHSIG: 1,
   SET_NO_NEW_PRIVS: 38,
   GET_NO_NEW_PRIVS: 39,
 } as const;

@@ -25,7 +25,7 @@ test('a consumer in another thread sees every byte in order', async () => {
   const src = `
     const { workerData, parentPort } = require('node:worker_threads');
     const idx = new Int32Array(workerData, 0, 2);
-    const data = new Uint8Array(workerData, 8);
+    const data = new Uint8Array(workerData, 16);
     let expect = 0, n = 0, bad = 0;
     while (n < ${total}) {
       const head = Atomics.load(idx, 0), tail = Atomics.load(idx, 1);
@@ -46,4 +46,23 @@ test('a consumer in another thread sees every byte in order', async () => {
   }
   assert.equal(await done, 0);
   await w.terminate();
+});
+
+test('a BREAK comes out before the byte pushed after it, once', () => {
+  const r = new SharedRing(8);
+  r.push([1, 2]);
+  assert.equal(r.pushBreak(), true);
+  assert.equal(r.pushBreak(), false, 'one BREAK pending at a time');
+  r.push([3]);
+  const seq: Array<number | 'BREAK'> = [];
+  for (;;) {
+    if (r.takeBreak()) seq.push('BREAK');
+    else if (r.available() > 0) seq.push(r.take());
+    else break;
+  }
+  assert.deepEqual(seq, [1, 2, 'BREAK', 3]);
+  assert.equal(r.pushBreak(), true, 'a new BREAK once the last one was read');
+  assert.equal(r.available(), 0);
+  assert.equal(r.takeBreak(), true, 'a BREAK with no byte after it is still delivered');
+  assert.equal(r.takeBreak(), false);
 });

@@ -4,7 +4,9 @@
 
 const HEAD = 0; // next byte to read (consumer-owned)
 const TAIL = 1; // next byte to write (producer-owned)
-const HEADER_BYTES = 8;
+const BREAK_PENDING = 2; // 1 while a BREAK waits at position BREAK_AT (producer sets, consumer clears)
+const BREAK_AT = 3; // the TAIL value when the BREAK was sent: it comes before that byte
+const HEADER_BYTES = 16;
 
 export class SharedRing {
   readonly buffer: SharedArrayBuffer;
@@ -17,7 +19,7 @@ export class SharedRing {
     if (capacity <= 0 || (capacity & (capacity - 1)) !== 0) throw new RangeError(`ring capacity ${capacity} is not a power of two`);
     this.buffer = buffer ?? new SharedArrayBuffer(HEADER_BYTES + capacity);
     if (this.buffer.byteLength !== HEADER_BYTES + capacity) throw new RangeError('ring buffer size does not match its capacity');
-    this.idx = new Int32Array(this.buffer, 0, 2);
+    this.idx = new Int32Array(this.buffer, 0, 4);
     this.data = new Uint8Array(this.buffer, HEADER_BYTES, capacity);
     this.mask = capacity - 1;
   }
@@ -37,6 +39,24 @@ export class SharedRing {
     const b = this.data[head & this.mask]!;
     Atomics.store(this.idx, HEAD, (head + 1) | 0);
     return b;
+  }
+
+  /**
+   * Producer: a BREAK before the next byte pushed. At most one is pending;
+   * returns false (and drops it) while the previous one is still unread.
+   */
+  pushBreak(): boolean {
+    if (Atomics.load(this.idx, BREAK_PENDING) !== 0) return false;
+    Atomics.store(this.idx, BREAK_AT, Atomics.load(this.idx, TAIL));
+    Atomics.store(this.idx, BREAK_PENDING, 1);
+    return true;
+  }
+
+  /** Consumer: true, once, when a BREAK comes before the next byte. */
+  takeBreak(): boolean {
+    if (Atomics.load(this.idx, BREAK_PENDING) === 0 || Atomics.load(this.idx, BREAK_AT) !== Atomics.load(this.idx, HEAD)) return false;
+    Atomics.store(this.idx, BREAK_PENDING, 0);
+    return true;
   }
 
   /** Producer: copies as many bytes as fit; returns how many. */

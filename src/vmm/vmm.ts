@@ -5,7 +5,7 @@
 import { Worker } from 'node:worker_threads';
 import { hostArch } from '../arch/index.js';
 import type { VmConfig } from '../cli/args.js';
-import { ConsoleEscape, ESCAPE_HELP } from '../cli/escape.js';
+import { BREAK, ConsoleEscape, ESCAPE_HELP } from '../cli/escape.js';
 import { Kvm } from '../kvm/system.js';
 import { GuestMemory } from '../memory/guest_memory.js';
 import { native } from '../native/addon.js';
@@ -175,11 +175,21 @@ function startConsoleInput(ring: SharedRing, flags: Int32Array, kick: number, ho
   const out: number[] = [];
   let backlog: number[] = [];
   const drain = (): void => {
-    if (backlog.length > 0) {
-      const n = ring.push(backlog);
+    let moved = false;
+    while (backlog.length > 0) {
+      if (backlog[0] === BREAK) {
+        if (!ring.pushBreak()) break; // the last BREAK is still unread: retry
+        backlog = backlog.slice(1);
+        moved = true;
+        continue;
+      }
+      const end = backlog.indexOf(BREAK);
+      const n = ring.push(end < 0 ? backlog : backlog.slice(0, end));
       backlog = backlog.slice(n);
-      if (n > 0 && Atomics.load(flags, CONSOLE_FLAG.RX_IRQ_ENABLED) !== 0) native.write(kick, KICK);
+      moved ||= n > 0;
+      if (n === 0 || (end >= 0 && n < end)) break; // the ring is full
     }
+    if (moved && Atomics.load(flags, CONSOLE_FLAG.RX_IRQ_ENABLED) !== 0) native.write(kick, KICK);
     if (backlog.length > 0) {
       setTimeout(drain, 5);
     } else if (process.stdin.isPaused()) {

@@ -44,10 +44,15 @@ interface Run {
   seconds: number;
 }
 
-/** Boots, and when `typeAtPrompt` is given types it at the first shell prompt. */
-function boot(args: string[], typeAtPrompt?: string): Promise<Run> {
+/**
+ * Boots, and when `typeAtPrompt` is given types it at the first shell prompt.
+ * `netns` runs tsvmm inside that network namespace. tsvmm runs in its own
+ * process group so that a hung boot is killed whole (supervisor and VMM).
+ */
+function boot(args: string[], typeAtPrompt?: string, netns?: string): Promise<Run> {
   const t0 = Date.now();
-  const vm = spawn(process.execPath, [TSVMM, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const cmd = netns === undefined ? [process.execPath, TSVMM, ...args] : ['ip', 'netns', 'exec', netns, process.execPath, TSVMM, ...args];
+  const vm = spawn(cmd[0]!, cmd.slice(1), { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
   let out = '';
   let promptAfter: number | undefined;
   // TSVMM_BOOT_LOG=FILE keeps the console output of every boot, for when a test hangs.
@@ -61,7 +66,15 @@ function boot(args: string[], typeAtPrompt?: string): Promise<Run> {
     }
   });
   vm.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const timer = setTimeout(() => vm.kill('SIGKILL'), 1_200_000);
+  // A boot takes 1-2 minutes in the test host; 10 means it is stuck.
+  const timer = setTimeout(() => {
+    out += '\n[test: no exit within 600 s, killing the VMM]\n';
+    try {
+      process.kill(-vm.pid!, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }, 600_000);
   return new Promise((resolve) => {
     vm.on('close', (code) => {
       clearTimeout(timer);
@@ -82,42 +95,67 @@ function inOrder(out: string, patterns: RegExp[]): void {
 const PROBES = [/ttyS0 at I\/O 0x3f8 \(irq = 4[^)]*\) is a 16550A/, /virtio_blk virtio\d+: \[vda\] 131072 512-byte logical blocks/];
 const dumpe2fs = (img: string): string => execFileSync('dumpe2fs', ['-h', img], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
 
-for (const extra of [[], ['--seccomp']]) {
-  test(`boots to a shell with the ext4 disk on /mnt; typed commands write the disk${extra.length ? ' (--seccomp)' : ''}`, { skip, timeout: 1_300_000 }, async () => {
+// The second run adds --seccomp and a network card on a TAP in a network
+// namespace of its own (never the host's interfaces): the guest pings the host.
+const NS = `tsvmmboot${process.pid}`;
+const TAP = 'tsvmmb0';
+// CONFIG_IP_PNP configures eth0 from `ip=` before the root is mounted and
+// prints this: the card probed and came up.
+const NET_ROOT_APPEND = 'ip=10.0.1.2::10.0.1.1:255.255.255.0::eth0:off';
+const NET_PROBE = /IP-Config: Complete:\s+device=eth0, hwaddr=[0-9a-f:]{17}, ipaddr=10\.0\.1\.2/;
+const NET_TYPED = 'ip addr add 10.0.1.2/24 dev eth0; ping -c 3 -W 10 10.0.1.1; ';
+function netSetUp(): void {
+  spawnSync('ip', ['netns', 'del', NS]);
+  execFileSync('ip', ['netns', 'add', NS]);
+  for (const a of [['link', 'set', 'lo', 'up'], ['tuntap', 'add', 'dev', TAP, 'mode', 'tap'], ['addr', 'add', '10.0.1.1/24', 'dev', TAP], ['link', 'set', TAP, 'up']]) {
+    execFileSync('ip', ['netns', 'exec', NS, 'ip', ...a]);
+  }
+}
+
+for (const net of [false, true]) {
+  const extra = net ? ['--seccomp', '--net', `tap:${TAP}`] : [];
+  test(`boots to a shell with the ext4 disk on /mnt; typed commands write the disk${net ? ' (--seccomp; virtio-net pings the host)' : ''}`, { skip, timeout: 900_000 }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tsvmm-boot-'));
+    if (net) netSetUp();
     try {
       const disk = join(dir, 'disk.img');
       copyFileSync(guest!.disk, disk);
       const r = await boot(
         ['-k', guest!.bzImage, '-i', guest!.initramfs, '-d', disk, '-m', '256M', '--append', 'rdinit=/init', ...extra],
-        'echo written-by-guest > /mnt/hello.txt; grep -c processor /proc/cpuinfo; sync; umount /mnt; reboot -f\n',
+        `${net ? NET_TYPED : ''}echo written-by-guest > /mnt/hello.txt; grep -c processor /proc/cpuinfo; sync; umount /mnt; reboot -f\n`,
+        net ? NS : undefined,
       );
       console.log(`# shell prompt after ${r.promptAfter ?? '-'} s, VMM exited after ${r.seconds} s`);
       assert.equal(r.code, 0, r.out.slice(-3000));
-      inOrder(r.out, [...PROBES, /Run \/init as init process/, /disk: \/dev\/vda \(ext4\) on \/mnt, read\/write/, /tsvmm:\/# /]);
+      const expected = [...PROBES, /Run \/init as init process/, /disk: \/dev\/vda \(ext4\) on \/mnt, read\/write/];
+      if (net) expected.push(/net: {2}eth0 up/, /tsvmm:\/# /, /3 packets transmitted, 3 packets received/);
+      else expected.push(/net: {2}no network card/, /tsvmm:\/# /);
+      inOrder(r.out, expected);
       assert.equal(execFileSync('debugfs', ['-R', 'cat /hello.txt', disk], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }), 'written-by-guest\n');
       assert.equal(spawnSync('e2fsck', ['-fn', disk]).status, 0, 'e2fsck -fn finds the cleanly unmounted file system clean');
       assert.match(dumpe2fs(disk), /Mount count:\s+[1-9]/);
     } finally {
+      if (net) spawnSync('ip', ['netns', 'del', NS]);
       rmSync(dir, { recursive: true, force: true });
     }
   });
 }
 
-// Opt-in for now: it passed in the first runs but one run in the test host
-// did not end within 7 minutes (cause not found yet). TSVMM_BOOT_ROOT=1 runs it.
-const rootSkip = skip || (process.env['TSVMM_BOOT_ROOT'] === '1' ? false : 'opt-in while a hang seen once is investigated: set TSVMM_BOOT_ROOT=1');
-test('root=/dev/vda rw without an initramfs mounts the ext4 root through virtio-blk', { skip: rootSkip, timeout: 1_300_000 }, async () => {
+for (const net of [false, true]) {
+test(`root=/dev/vda rw without an initramfs mounts the ext4 root through virtio-blk${net ? ' (--seccomp, --net)' : ''}`, { skip, timeout: 900_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tsvmm-boot-'));
+  if (net) netSetUp();
   try {
     const disk = join(dir, 'disk.img');
     copyFileSync(guest!.disk, disk);
     const before = dumpe2fs(disk);
     // The disk holds no /sbin/init: the kernel mounts it, finds no init,
     // panics, and panic=1 reboots the guest, which ends the VMM with 0.
-    const r = await boot(['-k', guest!.bzImage, '-d', disk, '-m', '256M', '--append', 'root=/dev/vda rw']);
+    const extra = net ? ['--seccomp', '--net', `tap:${TAP}`] : [];
+    const r = await boot(['-k', guest!.bzImage, '-d', disk, '-m', '256M', '--append', `root=/dev/vda rw${net ? ` ${NET_ROOT_APPEND}` : ''}`, ...extra], undefined, net ? NS : undefined);
+    console.log(`# VMM exited after ${r.seconds} s`);
     assert.equal(r.code, 0, r.out.slice(-3000));
-    inOrder(r.out, [...PROBES, /VFS: Mounted root \(ext4 filesystem\)/]);
+    inOrder(r.out, [...PROBES, ...(net ? [NET_PROBE] : []), /VFS: Mounted root \(ext4 filesystem\)/]);
     const after = dumpe2fs(disk);
     assert.notEqual(/Last mount time:.*/.exec(after)?.[0], /Last mount time:.*/.exec(before)?.[0], 'the guest recorded its mount in the superblock');
     const fsck = spawnSync('e2fsck', ['-fn', disk], { encoding: 'utf8' });
@@ -125,6 +163,8 @@ test('root=/dev/vda rw without an initramfs mounts the ext4 root through virtio-
     const complaints = fsck.stdout.split('\n').filter((l) => /wrong|Fix\?|error/i.test(l) && !/Free (blocks|inodes) count wrong|Fix\? no/.test(l));
     assert.deepEqual(complaints, [], fsck.stdout);
   } finally {
+    if (net) spawnSync('ip', ['netns', 'del', NS]);
     rmSync(dir, { recursive: true, force: true });
   }
 });
+}

@@ -2,7 +2,9 @@
 // real CLI and checks what they print and how the VMM exits.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runTsvmm, kvmUnavailable } from '../helpers/tsvmm.js';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { runTsvmm, kvmUnavailable, TSVMM } from '../helpers/tsvmm.js';
 import { guestDir } from '../helpers/guests.js';
 
 const skip = kvmUnavailable() ?? false;
@@ -25,6 +27,42 @@ test('echo: input from a pipe reaches the guest and comes back', { skip }, async
   assert.match(r.stdout, /READY/);
   assert.match(r.stdout, /HELLO, VMM/);
   assert.match(r.stdout, /BYE/);
+});
+
+test('a VMM whose supervisor is killed with SIGKILL does not outlive it', { skip }, async () => {
+  const sup = spawn(process.execPath, [TSVMM, '-k', guest('echo'), '-m', '64M'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  try {
+    // echo waits for input forever: READY means the VMM child is running the guest.
+    await new Promise<void>((resolve, reject) => {
+      let out = '';
+      const t = setTimeout(() => reject(new Error(`no READY within 60 s: ${out}`)), 60000);
+      sup.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('READY')) {
+          clearTimeout(t);
+          resolve();
+        }
+      });
+    });
+    const children = readFileSync(`/proc/${sup.pid}/task/${sup.pid}/children`, 'utf8').trim().split(/\s+/).map(Number);
+    assert.equal(children.length, 1, `the supervisor has one child, the VMM: ${children.join(' ')}`);
+    const vmm = children[0]!;
+    assert.ok(existsSync(`/proc/${vmm}`));
+    sup.kill('SIGKILL');
+    const deadline = Date.now() + 10000;
+    // A zombie until its (dead) parent's reaper collects it: gone or state Z both mean it stopped.
+    const alive = (): boolean => {
+      try {
+        return !/^State:\s+Z/m.test(readFileSync(`/proc/${vmm}/status`, 'utf8'));
+      } catch {
+        return false; // gone
+      }
+    };
+    while (alive() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(alive(), false, 'the VMM child ended within 10 s of its supervisor');
+  } finally {
+    sup.kill('SIGKILL');
+  }
 });
 
 test('thre_irq: transmit driven by THRE interrupts through the in-kernel IOAPIC', { skip }, async () => {

@@ -371,3 +371,37 @@ test('random register traffic keeps edges alternating and reads within a byte', 
   w(IER, UART_IER.THRI);
   assert.equal(edges.at(-1), true);
 });
+
+test('a host BREAK: a 0 character with LSR.BI and a line-status interrupt, then the next byte', () => {
+  const queue: number[] = [];
+  let breaks = 0;
+  const edges: boolean[] = [];
+  const uart = new Serial8250({
+    irq: (level) => edges.push(level),
+    output: () => undefined,
+    input: {
+      available: () => queue.length,
+      take: () => queue.shift()!,
+      takeBreak: () => (breaks > 0 ? (breaks--, true) : false),
+    },
+  });
+  const r = (off: number): number => uart.read(off, 1);
+  uart.write(MCR, 1, UART_MCR.OUT2);
+  uart.write(FCR, 1, UART_FCR.ENABLE_FIFO);
+  uart.write(IER, 1, UART_IER.RDI | UART_IER.RLSI);
+  breaks = 1;
+  queue.push(0x74);
+  uart.pollInput();
+  assert.deepEqual(edges, [true]);
+  assert.equal(r(IIR) & 0x0f, UART_IIR.RLSI, 'line status outranks received data');
+  const lsr = r(LSR);
+  assert.equal(lsr & UART_LSR.BI, UART_LSR.BI);
+  assert.equal(lsr & UART_LSR.DR, UART_LSR.DR);
+  assert.equal(r(LSR) & UART_LSR.BI, 0, 'reading LSR clears BI');
+  assert.notEqual(r(IIR) & 0x0f, UART_IIR.RLSI, 'and the line-status interrupt');
+  assert.equal(r(RX), 0, 'the break character is 0');
+  assert.equal(r(LSR) & UART_LSR.BI, 0, 'the byte after it is an ordinary one');
+  assert.equal(r(RX), 0x74);
+  assert.equal(r(LSR) & UART_LSR.DR, 0);
+  assert.equal(edges.at(-1), false);
+});

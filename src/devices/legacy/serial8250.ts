@@ -60,6 +60,12 @@ export interface SerialInput {
   available(): number;
   /** next byte; called only when available() > 0 */
   take(): number;
+  /**
+   * True, once, when the host sent a BREAK before the next byte (tsvmm's
+   * Ctrl-A b). The UART receives it as a 0 character with LSR.BI, which Linux
+   * turns into a Magic SysRq prefix on a serial console.
+   */
+  takeBreak?(): boolean;
 }
 
 export interface SerialOptions {
@@ -107,6 +113,8 @@ export class Serial8250 implements BusDevice {
 
   // Receive FIFO as a ring; its capacity is 1 with FIFOs off (16450 mode).
   private readonly rx = new Uint8Array(RX_FIFO_DEPTH);
+  /** 1 where the FIFO entry is a received BREAK (a 0 character with BI); cleared once LSR reports it. */
+  private readonly rxBreak = new Uint8Array(RX_FIFO_DEPTH);
   private rxHead = 0;
   private rxCount = 0;
 
@@ -201,6 +209,7 @@ export class Serial8250 implements BusDevice {
     let byte = 0;
     if (this.rxCount > 0) {
       byte = this.rx[this.rxHead] ?? 0;
+      this.rxBreak[this.rxHead] = 0;
       this.rxHead = (this.rxHead + 1) % RX_FIFO_DEPTH;
       this.rxCount--;
     }
@@ -223,7 +232,11 @@ export class Serial8250 implements BusDevice {
     let lsr: number = UART_LSR.THRE | UART_LSR.TEMT;
     if (this.rxCount > 0) lsr |= UART_LSR.DR;
     if (this.overrun) lsr |= UART_LSR.OE;
+    // BI belongs to the character at the top of the FIFO (PC16550D: errors
+    // are revealed when their character is next to be read).
+    if (this.breakAtTop()) lsr |= UART_LSR.BI;
     this.overrun = false; // reading LSR clears the error bits and the RLS interrupt
+    this.rxBreak[this.rxHead] = 0;
     this.updateIrq();
     return lsr;
   }
@@ -310,12 +323,14 @@ export class Serial8250 implements BusDevice {
   private rxClear(): void {
     this.rxHead = 0;
     this.rxCount = 0;
+    this.rxBreak.fill(0);
   }
 
   /** A byte arrives at the receiver (loopback). A full FIFO means overrun. */
   private receive(byte: number): void {
     if (this.rxCount < this.rxCapacity()) {
       this.rx[(this.rxHead + this.rxCount) % RX_FIFO_DEPTH] = byte;
+      this.rxBreak[(this.rxHead + this.rxCount) % RX_FIFO_DEPTH] = 0;
       this.rxCount++;
       return;
     }
@@ -334,10 +349,18 @@ export class Serial8250 implements BusDevice {
     const input = this.input;
     if (input === undefined || this.mcr & UART_MCR.LOOP) return;
     const capacity = this.rxCapacity();
-    while (this.rxCount < capacity && input.available() > 0) {
-      this.rx[(this.rxHead + this.rxCount) % RX_FIFO_DEPTH] = input.take() & 0xff;
+    while (this.rxCount < capacity) {
+      const brk = input.takeBreak?.() === true;
+      if (!brk && input.available() === 0) break;
+      const at = (this.rxHead + this.rxCount) % RX_FIFO_DEPTH;
+      this.rx[at] = brk ? 0 : input.take() & 0xff;
+      this.rxBreak[at] = brk ? 1 : 0;
       this.rxCount++;
     }
+  }
+
+  private breakAtTop(): boolean {
+    return this.rxCount > 0 && this.rxBreak[this.rxHead] === 1;
   }
 
   /**
@@ -347,7 +370,7 @@ export class Serial8250 implements BusDevice {
    */
   private pendingInterrupt(): number {
     const ier = this.ier;
-    if (ier & UART_IER.RLSI && this.overrun) return UART_IIR.RLSI;
+    if (ier & UART_IER.RLSI && (this.overrun || this.breakAtTop())) return UART_IIR.RLSI;
     if (ier & UART_IER.RDI && this.rxCount > 0) {
       if (this.fifoEnabled && this.rxCount < this.triggerLevel) return UART_IIR.RX_TIMEOUT;
       return UART_IIR.RDI;
