@@ -14,6 +14,7 @@ import { readConfigBytes } from '../device.js';
 import type { BlockBackend } from './backend.js';
 import { VIRTIO_BLK, VIRTIO_BLK_CONFIG, VIRTIO_BLK_F, VIRTIO_BLK_S } from './constants.js';
 import type { BlockLimits, BlockRequest } from './request.js';
+import { RateLog } from '../rate_log.js';
 
 export interface BlockDeviceOptions {
   /** Disk size in bytes (a multiple of 512). */
@@ -43,6 +44,8 @@ export class BlockDevice implements VirtioDevice {
   private readonly configBytes = new Uint8Array(VIRTIO_BLK_CONFIG.LENGTH);
   private readonly serial: Uint8Array;
   private readonly log: (line: string) => void;
+  /** Failed backend I/O, rate-limited: a guest can cause it at will (say, by reading past a shrunken file). */
+  private readonly ioErrors: RateLog;
 
   constructor(options: BlockDeviceOptions) {
     const queueSize = options.queueSize ?? 256;
@@ -59,6 +62,7 @@ export class BlockDevice implements VirtioDevice {
     };
     this.serial = new TextEncoder().encode(options.serial).subarray(0, VIRTIO_BLK.ID_BYTES);
     this.log = options.log ?? ((line) => console.error(line));
+    this.ioErrors = new RateLog(this.log);
     let f = featureBit(VIRTIO_F.VERSION_1) | featureBit(VIRTIO_F.RING_PACKED) | featureBit(VIRTIO_F.RING_EVENT_IDX) | featureBit(VIRTIO_F.INDIRECT_DESC);
     f |= featureBit(VIRTIO_BLK_F.SIZE_MAX) | featureBit(VIRTIO_BLK_F.SEG_MAX) | featureBit(VIRTIO_BLK_F.BLK_SIZE) | featureBit(VIRTIO_BLK_F.FLUSH);
     f |= options.readOnly ? featureBit(VIRTIO_BLK_F.RO) : featureBit(VIRTIO_BLK_F.DISCARD) | featureBit(VIRTIO_BLK_F.WRITE_ZEROES);
@@ -131,7 +135,7 @@ export class BlockDevice implements VirtioDevice {
       }
     } catch (err) {
       const e = err as { code?: string; message?: string };
-      this.log(`virtio-blk: ${request.kind} failed: ${e.code ?? 'error'}: ${e.message ?? String(err)}`);
+      this.ioErrors.event(`virtio-blk: ${request.kind} failed: ${e.code ?? 'error'}: ${e.message ?? String(err)}`);
       code = VIRTIO_BLK_S.IOERR;
       written = 0;
     }

@@ -111,3 +111,17 @@ test('a broken ring sets DEVICE_NEEDS_RESET with a config interrupt and stops th
   assert.match(t.lines[0]!, /needs reset/);
   assert.equal(t.handler.process(), 0);
 });
+
+test('a guest flooding bad requests cannot flood the log: 2,000 bad requests, 15 lines', () => {
+  const t = setup('split');
+  const st = 0x9_0000;
+  for (let i = 0; i < 2000; i++) {
+    // An unknown request type: answered UNSUPP and logged as a bad request.
+    t.add([{ len: 16, data: header(0x7777, 0) }, { gpa: st, len: 1, write: true }]);
+    assert.equal(t.handler.process(), 1);
+    t.takeUsed();
+    assert.equal(t.mem.readU8(st), VIRTIO_BLK_S.UNSUPP);
+  }
+  assert.equal(t.lines.length, 15, 'the first 8, then the 16th, 32nd, ..., 1024th');
+  assert.match(t.lines.at(-1)!, /\(1024 so far\)/);
+});

@@ -13,10 +13,14 @@ import { markNeedsReset, queueVector } from '../shared_state.js';
 import type { BlockBackend } from './backend.js';
 import type { BlockDevice } from './device.js';
 import { parseRequest } from './request.js';
+import { RateLog } from '../rate_log.js';
 
 export class BlockQueueHandler {
   private readonly chain = new DescriptorChain();
   private broken = false;
+  /** Malformed chains and requests, rate-limited in the log (a guest can send them at will). */
+  private readonly badChains: RateLog;
+  private readonly badRequests: RateLog;
 
   constructor(
     private readonly mem: GuestMemory,
@@ -27,7 +31,10 @@ export class BlockQueueHandler {
     private readonly state: Int32Array,
     private readonly sink: InterruptSink,
     private readonly log: (line: string) => void = (line) => console.error(line),
-  ) {}
+  ) {
+    this.badChains = new RateLog(log);
+    this.badRequests = new RateLog(log);
+  }
 
   /** True once the ring was found unusable (until the device is reset and rebuilt). */
   get failed(): boolean {
@@ -47,13 +54,13 @@ export class BlockQueueHandler {
             if (!queue.pop(chain)) break;
           } catch (err) {
             if (!(err instanceof DescriptorChainError)) throw err;
-            this.log(`virtio-blk: ${err.message}`);
+            this.badChains.event(`virtio-blk: ${err.message}`);
             queue.addUsed(chain, 0);
             completed++;
             continue;
           }
           const request = parseRequest(mem, chain, this.device.limits);
-          if (request.kind === 'error') this.log(`virtio-blk: bad request: ${request.reason}`);
+          if (request.kind === 'error') this.badRequests.event(`virtio-blk: bad request: ${request.reason}`);
           queue.addUsed(chain, this.device.execute(mem, request, this.backend));
           completed++;
         }

@@ -65,10 +65,8 @@ export interface RxStats {
 
 export type RxStop = 'tap-empty' | 'no-buffers' | 'closed' | 'budget';
 
-/** Logs the 1st..8th event and then every power of two: a hostile guest cannot flood the log. */
-export function worthLogging(count: number): boolean {
-  return count <= 8 || (count & (count - 1)) === 0;
-}
+export { worthLogging } from '../rate_log.js';
+import { worthLogging } from '../rate_log.js';
 
 export class NetRx {
   readonly stats: RxStats = { frames: 0, bytes: 0, dropped: 0, badChains: 0 };
