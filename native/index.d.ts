@@ -41,6 +41,8 @@ export interface Native {
   /** socketpair(2) with protocol 0; `type` may include SOCK_NONBLOCK. Returns both ends. */
   socketpair(domain: number, type: number): [number, number];
   fdatasync(fd: number): void;
+  /** fallocate(2); throws NativeError (EOPNOTSUPP where the file system cannot). */
+  fallocate(fd: number, mode: number, offset: number, length: number): void;
   /** `fds` holds struct pollfd entries (8 bytes each). EINTR returns 0. */
   poll(fds: Bytes, timeoutMs: number): number;
   prctl(option: number, arg2: number | bigint, arg3: number | bigint, arg4: number | bigint, arg5: number | bigint): number;

@@ -349,6 +349,18 @@ static napi_value n_fdatasync(napi_env env, napi_callback_info info) {
   return undef(env);
 }
 
+// fallocate(fd, mode, offset, length): virtio-blk DISCARD and WRITE_ZEROES
+// (FALLOC_FL_PUNCH_HOLE / FALLOC_FL_ZERO_RANGE, always with KEEP_SIZE).
+static napi_value n_fallocate(napi_env env, napi_callback_info info) {
+  ARGS(4);
+  int fd, mode;
+  int64_t off, len;
+  if (!get_int(env, argv[0], &fd) || !get_int(env, argv[1], &mode) || !get_i64(env, argv[2], &off) || !get_i64(env, argv[3], &len))
+    return type_error(env, "fallocate: fd, mode, offset and length expected");
+  if (fallocate(fd, mode, off, len) < 0) return throw_errno(env, "fallocate", errno);
+  return undef(env);
+}
+
 // poll(pollfds: Buffer of struct pollfd, timeoutMs): number ready. The caller
 // lays out struct pollfd (8 bytes: i32 fd, i16 events, i16 revents).
 static napi_value n_poll(napi_env env, napi_callback_info info) {
@@ -435,7 +447,7 @@ NAPI_MODULE_INIT() {
       {"preadv", n_preadv},     {"pwritev", n_pwritev},     {"fdatasync", n_fdatasync},
       {"poll", n_poll},         {"prctl", n_prctl},         {"seccomp", n_seccomp},
       {"gettid", n_gettid},     {"exitGroup", n_exit_group},     {"rawSyscall", n_raw_syscall}, {"readv", n_readv},
-      {"writev", n_writev},     {"socketpair", n_socketpair},
+      {"writev", n_writev},     {"socketpair", n_socketpair}, {"fallocate", n_fallocate},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value fn;

@@ -31,6 +31,7 @@ export const SYSCALLS_AARCH64 = {
   newfstatat: 79,
   fstat: 80,
   fdatasync: 83,
+  fallocate: 47,
   exit: 93,
   exit_group: 94,
   futex: 98,

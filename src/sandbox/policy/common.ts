@@ -19,14 +19,14 @@
 // forbidden: everything that opens files, creates Workers or first touches
 // process.stdin (libuv reopens a tty stdin) must happen before install.
 
-import { ERRNO } from '../../native/linux.js';
+import { ERRNO, FALLOC } from '../../native/linux.js';
 import { CLONE, CLONE_NAMESPACE_FLAGS, F, SIG } from '../constants.js';
 import type { PolicyEntry } from './types.js';
 
 /** Syscall names allowed on both architectures. */
 export type CommonSyscall =
   | 'ioctl' | 'futex' | 'read' | 'write' | 'epoll_pwait' | 'epoll_ctl'
-  | 'preadv' | 'pwritev' | 'fdatasync' | 'readv' | 'writev'
+  | 'preadv' | 'pwritev' | 'fdatasync' | 'fallocate' | 'readv' | 'writev'
   | 'mmap' | 'mprotect' | 'munmap' | 'madvise' | 'brk'
   | 'close' | 'fcntl' | 'getpid' | 'gettid' | 'clock_gettime'
   | 'sched_yield' | 'rt_sigprocmask' | 'rt_sigaction' | 'rt_sigreturn' | 'restart_syscall'
@@ -76,6 +76,11 @@ export const COMMON_ENTRIES: readonly PolicyEntry<CommonSyscall>[] = [
   { name: 'readv', reason: 'virtio-net: native.readv reads a frame from the TAP straight into guest RX buffers' },
   { name: 'writev', reason: 'virtio-net: native.writev sends a guest TX chain (header + data) to the TAP as one frame' },
   { name: 'fdatasync', reason: 'virtio-blk: native.fdatasync executes flush requests' },
+  {
+    name: 'fallocate',
+    reason: 'virtio-blk: DISCARD and WRITE_ZEROES punch or zero a range of the image; only with KEEP_SIZE, so the image never grows or shrinks',
+    rule: { kind: 'argIn', arg: 1, values: [FALLOC.PUNCH_HOLE | FALLOC.KEEP_SIZE, FALLOC.ZERO_RANGE | FALLOC.KEEP_SIZE] },
+  },
   {
     name: 'mmap',
     reason:

@@ -31,6 +31,7 @@ export const SYSCALLS_X86_64 = {
   exit: 60,
   fcntl: 72,
   fdatasync: 75,
+  fallocate: 285,
   gettid: 186,
   tkill: 200,
   futex: 202,

@@ -4,6 +4,7 @@
 // Errors are the addon's NativeError (errno/code); the device turns them
 // into VIRTIO_BLK_S_IOERR.
 import { native } from '../../../native/addon.js';
+import { FALLOC } from '../../../native/linux.js';
 
 export interface BlockBackend {
   /** Fills `views` from byte `offset` of the disk, completely or throws. */
@@ -12,6 +13,12 @@ export interface BlockBackend {
   write(views: Uint8Array[], offset: number): void;
   /** Makes completed writes durable (fdatasync). */
   flush(): void;
+  /**
+   * Optional: deallocates (`unmap`) or zeroes a byte range in place, never
+   * changing the file's size. Returns false where the file system cannot
+   * (the device then writes zeroes, or ignores a DISCARD, which is advisory).
+   */
+  zeroRange?(offset: number, length: number, unmap: boolean): boolean;
 }
 
 export class ShortTransferError extends Error {
@@ -64,5 +71,17 @@ export class FileBackend implements BlockBackend {
 
   flush(): void {
     native.fdatasync(this.fd);
+  }
+
+  /** fallocate: PUNCH_HOLE (reads back as zeroes, frees the blocks) or ZERO_RANGE, both with KEEP_SIZE. */
+  zeroRange(offset: number, length: number, unmap: boolean): boolean {
+    try {
+      native.fallocate(this.fd, (unmap ? FALLOC.PUNCH_HOLE : FALLOC.ZERO_RANGE) | FALLOC.KEEP_SIZE, offset, length);
+      return true;
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code === 'EOPNOTSUPP' || code === 'ENOTSUP' || code === 'ENOSYS') return false;
+      throw err;
+    }
   }
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, openSync, closeSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, openSync, closeSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GuestMemory } from '../../../memory/guest_memory.js';
@@ -99,12 +99,17 @@ test('FLUSH, GET_ID, WRITE_ZEROES, DISCARD, and a parse error status', () => {
     assert.equal(id, 'serial-0123456789-ab');
     assert.equal(d.execute(m, { kind: 'write_zeroes', sector: 1, sectors: 2, unmap: false, status: 0x12 }, backend), 1);
     assertOnlyChanged(path, 512, 1536, () => 0);
-    assert.equal(d.execute(m, { kind: 'discard', sector: 0, sectors: 8, unmap: false, status: 0x13 }, backend), 1);
-    assert.equal(m.readU8(0x13), VIRTIO_BLK_S.OK);
     assert.equal(d.execute(m, { kind: 'error', code: VIRTIO_BLK_S.UNSUPP, reason: 'x', status: 0x14 }, backend), 1);
     assert.equal(m.readU8(0x14), VIRTIO_BLK_S.UNSUPP);
     assert.equal(d.execute(m, { kind: 'error', code: VIRTIO_BLK_S.IOERR, reason: 'x', status: null }, backend), 0);
     assertOnlyChanged(path, 512, 1536, () => 0);
+    assert.equal(d.execute(m, { kind: 'discard', sector: 6, sectors: 2, unmap: false, status: 0x13 }, backend), 1);
+    assert.equal(m.readU8(0x13), VIRTIO_BLK_S.OK);
+    // Punched where the file system can (tmpfs, ext4, xfs): reads back as zeroes.
+    const after = readFileSync(path);
+    assert.equal(after.length, SIZE, 'a discard never changes the size');
+    assert.ok(after.subarray(3072).every((b) => b === 0) || after.subarray(3072).equals(Buffer.from(original().subarray(3072))), 'discarded range: zeroes, or untouched');
+    assert.deepEqual(after.subarray(1536, 3072), Buffer.from(original().subarray(1536, 3072)), 'nothing outside the range');
   });
 });
 
@@ -157,4 +162,34 @@ test('a file that shrank under us gives a short read, reported as IOERR', () => 
     assert.equal(m.readU8(0x20), VIRTIO_BLK_S.IOERR);
     assert.match(lines[0]!, /ESHORT/);
   });
+});
+
+test('DISCARD frees the image\'s blocks and WRITE_ZEROES without unmap keeps them (fallocate), size unchanged', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsvmm-blk-'));
+  const path = join(dir, 'disk.img');
+  const MiB = 1 << 20;
+  writeFileSync(path, Buffer.alloc(4 * MiB, 0x5a));
+  const fd = openSync(path, 'r+');
+  try {
+    const d = new BlockDevice({ size: 4 * MiB, readOnly: false, serial: 's', log: quiet });
+    const backend = new FileBackend(fd);
+    const m = mem();
+    const before = statSync(path).blocks;
+    assert.equal(d.execute(m, { kind: 'discard', sector: 2048, sectors: 4096, unmap: false, status: 0x10 }, backend), 1); // bytes 1..3 MiB
+    assert.equal(m.readU8(0x10), VIRTIO_BLK_S.OK);
+    const punched = statSync(path);
+    assert.equal(punched.size, 4 * MiB);
+    assert.ok(punched.blocks <= before - (2 * MiB) / 512, `2 MiB of blocks freed: ${before} -> ${punched.blocks} 512-byte blocks`);
+    const data = readFileSync(path);
+    assert.ok(data.subarray(MiB, 3 * MiB).every((b) => b === 0), 'the hole reads as zeroes');
+    assert.ok(data.subarray(0, MiB).every((b) => b === 0x5a) && data.subarray(3 * MiB).every((b) => b === 0x5a), 'nothing else changed');
+    // WRITE_ZEROES without UNMAP over the first MiB: zeroes, blocks kept (ZERO_RANGE).
+    assert.equal(d.execute(m, { kind: 'write_zeroes', sector: 0, sectors: 2048, unmap: false, status: 0x11 }, backend), 1);
+    assert.equal(m.readU8(0x11), VIRTIO_BLK_S.OK);
+    assert.ok(readFileSync(path).subarray(0, MiB).every((b) => b === 0));
+    assert.equal(statSync(path).size, 4 * MiB);
+  } finally {
+    closeSync(fd);
+    rmSync(dir, { recursive: true });
+  }
 });

@@ -3,9 +3,11 @@
 //
 // Seams: the transport (vCPU thread) uses the VirtioDevice half (features,
 // config space: fixed at construction, so safe to share); the worker thread
-// calls execute() with its own GuestMemory mapping and backend. DISCARD is
-// accepted and completes without freeing host space (discard is a hint);
-// WRITE_ZEROES writes zeroes with vectored writes of one shared zero page.
+// calls execute() with its own GuestMemory mapping and backend. DISCARD
+// punches a hole in the image (fallocate PUNCH_HOLE|KEEP_SIZE) where the file
+// system can, and is otherwise a no-op (discard is a hint); WRITE_ZEROES uses
+// PUNCH_HOLE (with the unmap flag) or ZERO_RANGE, falling back to vectored
+// writes of one shared zero page. The image's size never changes.
 import type { GuestMemory } from '../../../memory/guest_memory.js';
 import { PCI_CLASS } from '../../../pci/constants.js';
 import { VIRTIO_F, VIRTIO_ID, featureBit } from '../constants.js';
@@ -128,9 +130,13 @@ export class BlockDevice implements VirtioDevice {
           break;
         }
         case 'write_zeroes':
-          this.writeZeroes(backend, request.sector, request.sectors);
+          if (!backend.zeroRange?.(request.sector * VIRTIO_BLK.SECTOR_SIZE, request.sectors * VIRTIO_BLK.SECTOR_SIZE, request.unmap)) {
+            this.writeZeroes(backend, request.sector, request.sectors);
+          }
           break;
         case 'discard':
+          // Advisory (§5.2.6.2): free the blocks where the file system can, else nothing.
+          backend.zeroRange?.(request.sector * VIRTIO_BLK.SECTOR_SIZE, request.sectors * VIRTIO_BLK.SECTOR_SIZE, true);
           break;
       }
     } catch (err) {
