@@ -94,6 +94,12 @@ export interface Arch {
   attachPciBus(ctx: MachineContext, bus: PciBus): void;
   /** Sets the boot vCPU's registers, CPUID, MSRs. */
   setupVcpu(kvm: Kvm, vm: VmFd, vcpuFd: number, boot: BootInfo, cpuTemplate: CpuTemplate | undefined): void;
+  /**
+   * After every vCPU is created and set up, before any irqfd is attached:
+   * finishes what needs the vCPUs to exist (arm64: the vGIC's redistributors
+   * and its KVM_DEV_ARM_VGIC_CTRL_INIT, without which KVM refuses irqfds).
+   */
+  finishVm(kvm: Kvm, vm: VmFd, vcpuCount: number): void;
   /** On the vCPU worker: creates the legacy devices (console, reset) on the buses. */
   createLegacyDevices(ctx: MachineContext): void;
   /** A short description of the vCPU's state for a failure line (e.g. "RIP 0x..."). */

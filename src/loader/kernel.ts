@@ -7,16 +7,11 @@
 // the PE header says nothing here.
 import { BZIMAGE_MAGIC, SETUP_HEADER } from './bzimage.js';
 import { ELF_IDENT } from './elf.js';
+import { ARM64_IMAGE } from './arm64_image.js';
+
+export { ARM64_IMAGE };
 
 export type KernelFormat = 'bzimage' | 'elf' | 'arm64-image' | 'unknown';
-
-/** arm64 Image header (Documentation/arch/arm64/booting.rst). */
-export const ARM64_IMAGE = {
-  /** Offset of the u32 magic. */
-  MAGIC_OFFSET: 0x38,
-  /** "ARM\x64" little endian. */
-  MAGIC: 0x644d5241,
-} as const;
 
 function u16(b: Uint8Array, at: number): number {
   return (b[at] ?? 0) | ((b[at + 1] ?? 0) << 8);

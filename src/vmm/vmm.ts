@@ -20,6 +20,8 @@ import { openTap } from '../devices/virtio/net/tap.js';
 import { defaultMac, formatMac, parseMac } from '../devices/virtio/net/mac.js';
 import { createVirtioSpec, type VirtioDeviceSpec } from './virtio_spec.js';
 
+/** One vCPU (index 0); the architecture's tables describe exactly one. */
+const VCPU_COUNT = 1;
 /** Slot 0 is the host bridge; devices follow. */
 const FIRST_PCI_SLOT = 1;
 /** Room for each device's BAR 0 in the PCI window (the virtio BAR is 32 KiB; keep 64 KiB alignment). */
@@ -82,10 +84,13 @@ export async function runVmm(config: VmConfig, host: VmmHost): Promise<number> {
 
   if (quirk) host.log(quirk.notice);
   const boot = arch.loadKernel(memory, plan, { pci: virtio.map((v) => ({ slot: v.slot, gsi: v.intxGsi })) });
-  for (const v of virtio) vm.irqfd(v.intxFd, v.intxGsi, { resampleFd: v.intxResampleFd });
 
   const vcpuFd = vm.createVcpu(0);
   arch.setupVcpu(kvm, vm, vcpuFd, boot, config.cpuTemplate);
+  // The interrupt controller is complete only now (arm64's vGIC needs its
+  // vCPUs first), and KVM attaches irqfds only to a complete one.
+  arch.finishVm(kvm, vm, VCPU_COUNT);
+  for (const v of virtio) vm.irqfd(v.intxFd, v.intxGsi, { resampleFd: v.intxResampleFd });
 
   // Console input: terminal -> ring -> UART on the vCPU thread. A write to
   // `kick` pulses the UART's interrupt line (irqfd) so an idle guest wakes.

@@ -204,6 +204,8 @@ export const x86_64: Arch = {
     ctx.pio.register(PCI_CONFIG_IO_PORT, PCI_CONFIG_IO_LENGTH, new PciConfigIo(bus));
   },
   setupVcpu,
+  // The PIC, IOAPIC and PIT were complete in setupVm.
+  finishVm: () => undefined,
   createLegacyDevices,
   describeVcpu,
 };

@@ -12,11 +12,11 @@ function ioc(dir: number, type: number, nr: number, size: number): number {
 }
 const io = (type: number, nr: number): number => ioc(0, type, nr, 0);
 const ior = (type: number, nr: number, size: number): number => ioc(IOC_READ, type, nr, size);
-const iow = (type: number, nr: number, size: number): number => ioc(IOC_WRITE, type, nr, size);
+export const iow = (type: number, nr: number, size: number): number => ioc(IOC_WRITE, type, nr, size);
 const iowr = (type: number, nr: number, size: number): number => ioc(IOC_READ | IOC_WRITE, type, nr, size);
 
 /** KVMIO, the ioctl type byte of every KVM request. */
-const KVMIO = 0xae;
+export const KVMIO = 0xae;
 
 /** KVM ioctl request numbers (linux/kvm.h). The third argument is sizeof(struct). */
 export const KVM_IOCTL = {
