@@ -1,13 +1,16 @@
 #!/usr/bin/env node
 // `npm run guest`: builds tsvmm's default guest from Debian's packages.
 //
-//   node scripts/build-guest.mjs [--kernel custom|debian] [--force] [--jobs N]
+//   node scripts/build-guest.mjs [--kernel custom|debian] [--arch x86_64|arm64] [--force] [--jobs N]
 //
 // custom (default): a kernel built from Debian's linux-source package with
 //   configs/linux-x86_64.config and configs/patches/*.patch (10 to 20 minutes
 //   on 2 cores), keeping bzImage and vmlinux.
 // debian: Debian's stock linux-image-*-amd64, with the virtio and ext4 modules
 //   it needs (resolved from its modules.dep) in the initramfs.
+// --arch arm64 (the default on an arm64 host; debian only): the same from
+//   Debian's arm64 packages (linux-image-arm64's Image, busybox-static:arm64),
+//   fetched on any host after `dpkg --add-architecture arm64`.
 // Both: an initramfs (uncompressed newc cpio, src/guest/initramfs.ts) with
 // busybox from busybox-static and configs/init.sh as /init, and a 64 MiB ext4
 // disk image with a README in it.
@@ -104,6 +107,17 @@ function ensureHostTools(variant, progress) {
   run('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...pkgs], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
 }
 
+/** Lets apt see another architecture's packages (dpkg --add-architecture + apt-get update), once. */
+function ensureForeignArch(debArch, progress) {
+  const have = spawnSync('dpkg', ['--print-foreign-architectures'], { encoding: 'utf8' }).stdout ?? '';
+  if (have.split('\n').includes(debArch)) return;
+  if (process.getuid?.() !== 0) throw new GuestBuildError(`apt does not know ${debArch} packages; run: sudo dpkg --add-architecture ${debArch} && sudo apt-get update`);
+  progress.stage(`dpkg --add-architecture ${debArch} (to download its packages; nothing is installed)`);
+  run('dpkg', ['--add-architecture', debArch]);
+  aptUpdate(progress);
+}
+
+const NATIVE_DEB_ARCH = process.arch === 'arm64' ? 'arm64' : 'amd64';
 let aptUpdated = false;
 function aptUpdate(progress) {
   progress.stage('apt-get update (apt does not know the packages yet)');
@@ -115,22 +129,22 @@ function aptUpdate(progress) {
 function aptShow(names, progress) {
   const show = () => spawnSync('apt-cache', ['show', '--no-all-versions', ...names], { encoding: 'utf8' }).stdout ?? '';
   try {
-    return lib.apt.parseAptShowAll(names, show());
+    return lib.apt.parseAptShowAll(names, show(), NATIVE_DEB_ARCH);
   } catch (e) {
     if (aptUpdated || !(e instanceof lib.apt.AptPackageError)) throw e;
     aptUpdate(progress);
-    return lib.apt.parseAptShowAll(names, show());
+    return lib.apt.parseAptShowAll(names, show(), NATIVE_DEB_ARCH);
   }
 }
 
 /** Resolves the meta packages in `metas` (name -> dependency prefix) and the plain packages, in two apt-cache calls. */
-function resolvePackages(plain, metas, progress) {
+function resolvePackages(plain, metas, progress, qualifier = '') {
   const first = aptShow([...plain, ...Object.keys(metas)], progress);
   const deps = Object.entries(metas).map(([meta, prefix]) => {
     const m = first.get(meta);
     const dep = m.depends.find((d) => d.startsWith(prefix));
     if (dep === undefined) throw new GuestBuildError(`${meta} ${m.version} depends on no ${prefix}* package`);
-    return [meta, dep];
+    return [meta, `${dep}${qualifier}`];
   });
   const second = deps.length > 0 ? aptShow(deps.map(([, d]) => d), progress) : new Map();
   const out = new Map(plain.map((p) => [p, first.get(p)]));
@@ -148,7 +162,8 @@ function fetchDeb(pkg, debsDir, progress) {
   try {
     // As root, apt drops to its _apt user, which cannot write a root-owned folder.
     const sandbox = process.getuid?.() === 0 ? ['-o', 'APT::Sandbox::User=root'] : [];
-    run('apt-get', ['download', '-q', ...sandbox, `${pkg.name}=${pkg.version}`], { cwd: tmp });
+    const qualified = pkg.architecture === 'all' ? pkg.name : `${pkg.name}:${pkg.architecture}`;
+    run('apt-get', ['download', '-q', ...sandbox, `${qualified}=${pkg.version}`], { cwd: tmp });
     const got = join(tmp, lib.apt.debFileName(pkg));
     if (!existsSync(got)) throw new GuestBuildError(`apt-get download ${pkg.name}=${pkg.version} wrote no ${basename(got)}`);
     renameSync(got, file);
@@ -300,16 +315,22 @@ function readModule(path) {
  * { dir, manifest, reused } either way. Options: force (rebuild), jobs
  * (make -j), progress (a Progress), beforeBuild (called when a build starts).
  */
-export async function ensureGuest({ variant = 'custom', force = false, jobs = availableParallelism(), progress, beforeBuild } = {}) {
+export async function ensureGuest({ variant = 'custom', arch = 'x86_64', force = false, jobs = availableParallelism(), progress, beforeBuild } = {}) {
   if (variant !== 'custom' && variant !== 'debian') throw new GuestBuildError(`--kernel must be custom or debian, not ${JSON.stringify(variant)}`);
+  if (arch !== 'x86_64' && arch !== 'arm64') throw new GuestBuildError(`--arch must be x86_64 or arm64, not ${JSON.stringify(arch)}`);
+  if (arch === 'arm64' && variant !== 'debian') throw new GuestBuildError('the custom kernel is x86_64 only: use --kernel debian with --arch arm64');
   progress ??= new lib.progress.Progress(process.stderr);
   const root = cacheRoot();
   const debsDir = join(root, 'debs');
   const initScript = readFileSync(INIT_SCRIPT, 'utf8');
+  // Debian architecture qualifier for apt: none for the host's own (amd64).
+  const q = arch === 'arm64' ? ':arm64' : '';
+  if (arch === 'arm64') ensureForeignArch('arm64', progress);
 
-  const meta = variant === 'custom' ? { 'linux-source': 'linux-source-' } : { 'linux-image-amd64': 'linux-image-' };
-  const pkgs = resolvePackages(['busybox-static'], meta, progress);
-  const busyboxPkg = pkgs.get('busybox-static');
+  const imageMeta = arch === 'arm64' ? 'linux-image-arm64' : 'linux-image-amd64';
+  const meta = variant === 'custom' ? { 'linux-source': 'linux-source-' } : { [`${imageMeta}${q}`]: 'linux-image-' };
+  const pkgs = resolvePackages([`busybox-static${q}`], meta, progress, q);
+  const busyboxPkg = pkgs.get(`busybox-static${q}`);
   let kernelInputs;
   let srcPkg;
   let imagePkg;
@@ -323,12 +344,14 @@ export async function ensureGuest({ variant = 'custom', force = false, jobs = av
       source: { name: srcPkg.name, version: srcPkg.version },
     };
   } else {
-    imagePkg = pkgs.get('linux-image-amd64');
+    imagePkg = pkgs.get(`${imageMeta}${q}`);
     kernelInputs = { v: BUILD_SCRIPT_VERSION, image: { name: imagePkg.name, version: imagePkg.version }, modules: DEBIAN_MODULES };
   }
   const kernelKey = sha16(kernelInputs);
   const guestKey = sha16({
     v: BUILD_SCRIPT_VERSION,
+    // Only non-default architectures are named, so x86_64 keys stay as they were.
+    ...(arch === 'x86_64' ? {} : { arch }),
     variant,
     kernel: kernelKey,
     init: initScript,
@@ -369,7 +392,7 @@ export async function ensureGuest({ variant = 'custom', force = false, jobs = av
     } else {
       const deb = fetchDeb(imagePkg, debsDir, progress);
       const k = debianKernel(deb, scratch, progress);
-      copyFileSync(k.vmlinuz, join(tmp, 'bzImage'));
+      copyFileSync(k.vmlinuz, join(tmp, arch === 'arm64' ? 'Image' : 'bzImage'));
       modules = k.modules;
       kernelInfo = { source: `${imagePkg.name} ${imagePkg.version}`, release: k.kver, modules: modules.map((m) => m.name) };
     }
@@ -380,7 +403,18 @@ export async function ensureGuest({ variant = 'custom', force = false, jobs = av
     const bbRoot = join(scratch, 'busybox');
     run('dpkg-deb', ['-x', bbDeb, bbRoot]);
     const busybox = join(bbRoot, 'bin/busybox');
-    const applets = run(busybox, ['--list-full']).split('\n');
+    // The applet list comes from running busybox --list-full; a foreign
+    // architecture's binary cannot run here, so ask the host's build of the
+    // same Debian package (same source and configuration, same applets).
+    let lister = busybox;
+    if (q !== '') {
+      const hostPkg = resolvePackages(['busybox-static'], {}, progress).get('busybox-static');
+      if (hostPkg.version !== busyboxPkg.version) throw new GuestBuildError(`busybox-static ${hostPkg.version} (host) and ${busyboxPkg.version} (${arch}) differ: cannot list the applets`);
+      const hostRoot = join(scratch, 'busybox-host');
+      run('dpkg-deb', ['-x', fetchDeb(hostPkg, debsDir, progress), hostRoot]);
+      lister = join(hostRoot, 'bin/busybox');
+    }
+    const applets = run(lister, ['--list-full']).split('\n');
     const cpio = lib.initramfs.buildInitramfs({ busybox: new Uint8Array(readFileSync(busybox)), applets, initScript, modules });
     writeFileSync(join(tmp, 'initramfs.cpio'), cpio);
 
@@ -393,7 +427,7 @@ export async function ensureGuest({ variant = 'custom', force = false, jobs = av
 
     // File names in the folder; withPaths() makes them absolute when read.
     const artefacts = {
-      bzImage: 'bzImage',
+      ...(arch === 'arm64' ? { Image: 'Image' } : { bzImage: 'bzImage' }),
       vmlinux: variant === 'custom' ? 'vmlinux' : null,
       initramfs: 'initramfs.cpio',
       disk: 'disk.img',
@@ -401,6 +435,7 @@ export async function ensureGuest({ variant = 'custom', force = false, jobs = av
     const manifest = {
       tsvmmGuest: BUILD_SCRIPT_VERSION,
       variant,
+      arch,
       key: guestKey,
       kernel: kernelInfo,
       busybox: `${busyboxPkg.name} ${busyboxPkg.version}`,
@@ -423,14 +458,14 @@ export async function ensureGuest({ variant = 'custom', force = false, jobs = av
 
 export function describeGuest({ dir, manifest, reused }) {
   const a = manifest.artefacts;
-  const rows = [['kernel', a.bzImage], ['vmlinux', a.vmlinux], ['initramfs', a.initramfs], ['disk', a.disk]].filter(([, p]) => p);
-  const lines = [`guest (${manifest.variant}: ${manifest.kernel.source}) ${reused ? 'already built' : `built in ${manifest.buildSeconds}s`}: ${dir}`];
+  const rows = [['kernel', a.bzImage ?? a.Image], ['vmlinux', a.vmlinux], ['initramfs', a.initramfs], ['disk', a.disk]].filter(([, p]) => p);
+  const lines = [`guest (${manifest.arch ?? 'x86_64'} ${manifest.variant}: ${manifest.kernel.source}) ${reused ? 'already built' : `built in ${manifest.buildSeconds}s`}: ${dir}`];
   for (const [name, p] of rows) lines.push(`  ${name.padEnd(10)}${p} (${mib(p)})`);
   return lines.join('\n');
 }
 
 function parseArgs(argv) {
-  const o = { variant: 'custom', force: false, jobs: availableParallelism() };
+  const o = { variant: process.arch === 'arm64' ? 'debian' : 'custom', arch: process.arch === 'arm64' ? 'arm64' : 'x86_64', force: false, jobs: availableParallelism() };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -440,6 +475,8 @@ function parseArgs(argv) {
     };
     if (a === '--kernel') o.variant = value();
     else if (a.startsWith('--kernel=')) o.variant = a.slice(9);
+    else if (a === '--arch') o.arch = value();
+    else if (a.startsWith('--arch=')) o.arch = a.slice(7);
     else if (a === '--force') o.force = true;
     else if (a === '--jobs' || a === '-j') o.jobs = Number(value());
     else if (a === '-h' || a === '--help') o.help = true;
@@ -449,9 +486,10 @@ function parseArgs(argv) {
   return o;
 }
 
-const USAGE = `Usage: npm run guest -- [--kernel custom|debian] [--force] [--jobs N]
-  --kernel custom   build Linux from Debian's linux-source with configs/linux-x86_64.config (default)
-  --kernel debian   use Debian's linux-image-*-amd64 with its virtio and ext4 modules
+const USAGE = `Usage: npm run guest -- [--kernel custom|debian] [--arch x86_64|arm64] [--force] [--jobs N]
+  --kernel custom   build Linux from Debian's linux-source with configs/linux-x86_64.config (default on x86_64)
+  --kernel debian   use Debian's linux-image-*-amd64 (or -arm64) with its virtio and ext4 modules
+  --arch arm64      an arm64 guest from Debian's arm64 packages (debian only; default on arm64 hosts)
   --force           rebuild even if the cache folder is there
   --jobs N          make -jN for the kernel (default: the number of cores; it runs under nice -n 19)
 Artefacts go to ${cacheRoot()}/<hash>/.`;

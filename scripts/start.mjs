@@ -29,8 +29,12 @@ const TSVMM = fileURLToPath(new URL('../bin/tsvmm', import.meta.url));
 
 async function main(argv) {
   const o = parseStartArgs(argv);
+  // An arm64 host boots Debian's arm64 kernel (the custom build is x86_64 only).
+  const arch = process.arch === 'arm64' ? 'arm64' : 'x86_64';
+  if (arch === 'arm64') o.variant = 'debian';
   const guest = await ensureGuest({
     variant: o.variant,
+    arch,
     beforeBuild: () =>
       process.stderr.write(
         `The ${o.variant} guest is not built yet: building it now from Debian's packages` +
@@ -40,7 +44,7 @@ async function main(argv) {
   if (!guest.reused) process.stderr.write(`${describeGuest(guest)}\n`);
   const a = guest.manifest.artefacts;
   const disk = join(guest.dir, 'disk-rw.img');
-  const args = tsvmmArgs({ bzImage: a.bzImage, initramfs: a.initramfs, disk, append: guest.manifest.append }, o.forward);
+  const args = tsvmmArgs({ bzImage: a.bzImage ?? a.Image, initramfs: a.initramfs, disk, append: guest.manifest.append }, o.forward);
   if (args.includes(disk) && (o.freshDisk || !existsSync(disk))) {
     copyFileSync(a.disk, disk, constants.COPYFILE_FICLONE);
   }

@@ -43,3 +43,15 @@ test('parseAptShowAll: one stanza per package, first one wins; a missing package
   assert.deepEqual(m.get('linux-source')?.depends, ['linux-source-6.1']);
   assert.throws(() => parseAptShowAll(['linux-source', 'nosuch'], text), (e: unknown) => e instanceof AptPackageError && e.pkg === 'nosuch');
 });
+
+test('parseAptShowAll: an architecture qualifier picks that architecture\'s stanza; none picks the native one', () => {
+  const both = 'Package: busybox-static\nVersion: 1:1.35.0-4+b1\nArchitecture: arm64\n\nPackage: busybox-static\nVersion: 1:1.35.0-4+b2\nArchitecture: amd64\n\nPackage: linux-source\nVersion: 6.1\nArchitecture: all\n';
+  const m = parseAptShowAll(['busybox-static', 'busybox-static:arm64', 'linux-source:arm64'], both);
+  assert.equal(m.get('busybox-static')?.architecture, 'amd64');
+  assert.equal(m.get('busybox-static')?.version, '1:1.35.0-4+b2');
+  assert.equal(m.get('busybox-static:arm64')?.architecture, 'arm64');
+  assert.equal(m.get('busybox-static:arm64')?.name, 'busybox-static');
+  assert.equal(m.get('linux-source:arm64')?.architecture, 'all', 'an "all" package serves every architecture');
+  assert.equal(parseAptShowAll(['busybox-static'], both, 'arm64').get('busybox-static')?.version, '1:1.35.0-4+b1');
+  assert.throws(() => parseAptShowAll(['busybox-static:riscv64'], both), AptPackageError);
+});

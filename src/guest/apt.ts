@@ -57,18 +57,29 @@ export function parseAptShow(pkg: string, text: string): AptPackage {
 }
 
 /**
- * The packages `apt-cache show --no-all-versions A B ...` describes, by name
- * (the first stanza of each). Throws AptPackageError for a name in `wanted`
- * that has no stanza.
+ * The packages `apt-cache show --no-all-versions A B ...` describes, by the
+ * name asked for (the first matching stanza of each). A name may carry an
+ * architecture qualifier ("busybox-static:arm64", as apt takes it); one
+ * without is the native architecture's (`nativeArch`) or an "all" package.
+ * Throws AptPackageError for a name in `wanted` that has no stanza.
  */
-export function parseAptShowAll(wanted: readonly string[], text: string): Map<string, AptPackage> {
+export function parseAptShowAll(wanted: readonly string[], text: string, nativeArch = 'amd64'): Map<string, AptPackage> {
   const stanzas = new Map<string, Map<string, string>>();
   for (const chunk of text.split(/\n\s*\n/)) {
     const f = parseControlStanza(chunk);
     const name = f.get('Package');
-    if (name !== undefined && !stanzas.has(name)) stanzas.set(name, f);
+    const arch = f.get('Architecture');
+    if (name === undefined || arch === undefined) continue;
+    const key = `${name}:${arch === 'all' ? 'all' : arch}`;
+    if (!stanzas.has(key)) stanzas.set(key, f);
   }
-  return new Map(wanted.map((w) => [w, packageFrom(w, stanzas.get(w) ?? new Map<string, string>())]));
+  return new Map(
+    wanted.map((w) => {
+      const [name, arch = nativeArch] = w.split(':') as [string, string | undefined];
+      const f = stanzas.get(`${name}:${arch}`) ?? stanzas.get(`${name}:all`) ?? new Map<string, string>();
+      return [w, packageFrom(name, f)];
+    }),
+  );
 }
 
 function packageFrom(pkg: string, f: ReadonlyMap<string, string>): AptPackage {
