@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <node_api.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

