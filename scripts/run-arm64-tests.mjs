@@ -12,10 +12,10 @@
 //                 a top-level directory of the repository: the addon's path is relative.
 //   --no-build    use what DIR holds.
 // Ends with one line "N passed, N failed, N skipped".
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 process.chdir(root); // the VM keeps the cwd: the repository is shared at the same path
@@ -123,10 +123,42 @@ if (files.length === 0) {
 // Both print a path on stdout, which is not worth showing.
 await mustPass('prepare', () => step('scripts/testhost-arm64/prepare.sh', [], 'ignore'));
 await mustPass('addon', () => step('scripts/testhost-arm64/build-addon.sh', [], 'ignore'));
+// The arm64 guest (Debian's arm64 kernel + busybox initramfs + ext4 disk,
+// cached), shared into the VM read/write at its own path beside the
+// repository; and a work folder in the repository for the disks the tests write.
+let guestDir;
+await mustPass('guest', async () => {
+  try {
+    const { ensureGuest } = await import('./build-guest.mjs');
+    guestDir = (await ensureGuest({ variant: 'debian', arch: 'arm64' })).dir;
+    return 0;
+  } catch (err) {
+    console.error(`run-arm64-tests: the arm64 guest: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
+  }
+});
+const work = join(root, '.arm64-run');
+rmSync(work, { recursive: true, force: true });
+mkdirSync(work);
+process.env.TESTHOST_RW = `${root}:${guestDir}`;
+process.env.TSVMM_ARM64_GUEST = guestDir;
+process.env.TSVMM_ARM64_WORK = work;
 // TSVMM_REQUIRE_KVM: in the test host a missing /dev/kvm is a failure, not a skip.
 process.env.TSVMM_REQUIRE_KVM = '1';
 console.log(`# running ${files.length} test file(s) in the arm64 test host (scripts/testhost-arm64)`);
 const code = await phase('test host', () =>
   runTests('scripts/testhost-arm64/run.sh', ['--', 'node', '--test', '--test-concurrency=1', '--test-reporter=tap', ...files]),
 );
+
+// Back on this host: the disk the arm64 guest wrote (test/arm64/boot.test.ts
+// leaves it in the work folder) holds the file, and e2fsck finds it clean.
+const disk = join(work, 'disk-shell.img');
+if (existsSync(disk)) {
+  const cat = spawnSync('debugfs', ['-R', 'cat /hello.txt', disk], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const fsck = spawnSync('e2fsck', ['-fn', disk], { encoding: 'utf8' });
+  const ok = cat.stdout === 'written-by-arm64-guest\n' && fsck.status === 0;
+  console.log(`${ok ? 'ok' : 'not ok'} - host: the arm64 guest's disk holds /hello.txt (debugfs) and e2fsck -fn finds it clean`);
+  if (!ok) console.log(`# debugfs: ${JSON.stringify(cat.stdout)}; e2fsck exit ${fsck.status}: ${fsck.stdout.slice(-500)}`);
+  totals[ok ? 'pass' : 'fail'] += 1;
+}
 finish(code);

@@ -1,0 +1,172 @@
+// tsvmm on arm64, end to end, inside the emulated arm64 host
+// (scripts/testhost-arm64, run by `npm run test:arm64`): Debian's arm64
+// kernel (npm run guest -- --arch arm64) booted through bin/tsvmm on
+// /dev/kvm, with the device tree, GICv3, PSCI, the MMIO 8250 and virtio-pci
+// over ECAM. The runner shares the guest's cache folder (TSVMM_ARM64_GUEST)
+// and a work folder in the repository (TSVMM_ARM64_WORK), and checks the disk
+// image this file leaves there with debugfs and e2fsck on the x86 host.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { TSVMM } from '../helpers/tsvmm.js';
+
+const GUEST = process.env['TSVMM_ARM64_GUEST'];
+const WORK = process.env['TSVMM_ARM64_WORK'];
+const required = process.env['TSVMM_REQUIRE_KVM'] === '1';
+
+function unavailable(): string | undefined {
+  if (process.arch !== 'arm64') return `not on arm64 (process.arch is ${process.arch}); npm run test:arm64 runs this in the arm64 test host`;
+  if (GUEST === undefined || WORK === undefined) return 'TSVMM_ARM64_GUEST / TSVMM_ARM64_WORK are not set (scripts/run-arm64-tests.mjs sets them)';
+  if (!existsSync('/dev/kvm')) return '/dev/kvm does not exist';
+  return undefined;
+}
+const why = unavailable();
+// In the test host a missing piece is a failure, not a skip.
+const skip = why !== undefined && !(required && process.arch === 'arm64') ? why : false;
+if (skip) console.log(`# skipping: ${skip}`);
+
+const image = (): string => join(GUEST!, 'Image');
+const initramfs = (): string => join(GUEST!, 'initramfs.cpio');
+const SHELL_DISK = (): string => join(WORK!, 'disk-shell.img');
+
+interface Step {
+  /** Wait for this in the console output (searched from the end of the previous match)... */
+  expect: RegExp;
+  /** ...then do this: type a string, or run a function given the supervisor's pid and a way to type. */
+  then?: string | ((pid: number, type: (s: string) => void) => void);
+}
+
+interface Run {
+  code: number | null;
+  out: string;
+  seconds: number;
+  /** Seconds from start to each step's match. */
+  marks: number[];
+}
+
+function boot(args: string[], steps: Step[], timeoutMs = 600_000): Promise<Run> {
+  const t0 = Date.now();
+  const vm = spawn(process.execPath, [TSVMM, ...args], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+  let out = '';
+  let at = 0;
+  let next = 0;
+  const marks: number[] = [];
+  const advance = (): void => {
+    while (next < steps.length) {
+      const s = steps[next]!;
+      const m = s.expect.exec(out.slice(at));
+      if (!m) return;
+      at += m.index + m[0].length;
+      marks.push((Date.now() - t0) / 1000);
+      next++;
+      try {
+        if (typeof s.then === 'string') vm.stdin.write(s.then);
+        else if (s.then) s.then(vm.pid!, (t) => vm.stdin.write(t));
+      } catch (err) {
+        out += `\n[test: step ${next} failed: ${(err as Error).message}; killing the VMM]\n`;
+        process.kill(-vm.pid!, 'SIGKILL');
+      }
+    }
+  };
+  vm.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+    advance();
+  });
+  vm.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const timer = setTimeout(() => {
+    out += `\n[test: no exit within ${timeoutMs / 1000} s, killing the VMM]\n`;
+    try {
+      process.kill(-vm.pid!, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }, timeoutMs);
+  return new Promise((resolve) => {
+    vm.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out, seconds: (Date.now() - t0) / 1000, marks });
+    });
+  });
+}
+
+function inOrder(out: string, patterns: RegExp[]): void {
+  let at = 0;
+  for (const p of patterns) {
+    const m = p.exec(out.slice(at));
+    assert.ok(m, `expected ${p} after offset ${at}; output tail:\n${out.slice(-3000)}`);
+    at += m.index + m[0].length;
+  }
+}
+
+const PROMPT = /tsvmm guest:[\s\S]*?tsvmm:\/# /;
+const UART = /ttyS0 at MMIO 0x9000000 \(irq = \d+, base_baud = \d+\) is a 16550A/;
+const BLK = /virtio_blk virtio\d+: \[vda\] 131072 512-byte logical blocks/;
+
+test('arm64 (1): Linux version banner from the device tree machine; no root, panic, PSCI reset ends the VMM with 0', { skip, timeout: 700_000 }, async () => {
+  const r = await boot(['-k', image(), '-m', '256M'], [{ expect: /Linux version \S+/ }, { expect: /Kernel panic/ }]);
+  console.log(`# arm64 banner after ${r.marks[0] ?? '-'} s; panic after ${r.marks[1] ?? '-'} s; VMM exited after ${r.seconds} s`);
+  assert.equal(r.code, 0, r.out.slice(-3000));
+  inOrder(r.out, [/Linux version .*aarch64|Linux version \S+-arm64/, /Machine model: tsvmm/, /psci: PSCIv\d\.\d detected/, /GICv[23]/, UART, /Kernel panic/]);
+});
+
+test('arm64 (2): busybox shell; the ext4 disk on /mnt is written through virtio-blk; poweroff through PSCI exits 0', { skip, timeout: 700_000 }, async () => {
+  copyFileSync(join(GUEST!, 'disk.img'), SHELL_DISK());
+  const typed = 'echo written-by-arm64-guest > /mnt/hello.txt; grep -c processor /proc/cpuinfo; sync; umount /mnt; poweroff -f\n';
+  const r = await boot(['-k', image(), '-i', initramfs(), '-d', SHELL_DISK(), '-m', '256M', '--append', 'rdinit=/init'], [{ expect: PROMPT, then: typed }]);
+  console.log(`# arm64 shell prompt after ${r.marks[0] ?? '-'} s; VMM exited after ${r.seconds} s`);
+  assert.equal(r.code, 0, r.out.slice(-3000));
+  // Debian's arm64 kernel has virtio-blk as a module: /init loads it, so the disk appears after "Run /init".
+  inOrder(r.out, [UART, /Run \/init as init process/, BLK, /disk: \/dev\/vda \(ext4\) on \/mnt, read\/write/, /tsvmm:\/# /]);
+  // The host side (debugfs, e2fsck) runs after the VM in scripts/run-arm64-tests.mjs.
+});
+
+test('arm64 (3): --seccomp: every VMM thread is filtered; a fresh boot reads back the file the last one wrote', { skip, timeout: 700_000 }, async () => {
+  assert.ok(existsSync(SHELL_DISK()), 'test (2) left its disk');
+  let threads: string[] = [];
+  const r = await boot(
+    ['-k', image(), '-i', initramfs(), '-d', SHELL_DISK(), '-m', '256M', '--append', 'rdinit=/init', '--seccomp'],
+    [
+      {
+        expect: PROMPT,
+        then: (pid, type) => {
+          const child = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+          const dir = `/proc/${child}/task`;
+          threads = readdirSync(dir).map((t) => /^Seccomp:\s+(\d+)/m.exec(readFileSync(`${dir}/${t}/status`, 'utf8'))?.[1] ?? '?');
+          type('cat /mnt/hello.txt; umount /mnt; poweroff -f\n');
+        },
+      },
+    ],
+  );
+  console.log(`# arm64 --seccomp shell prompt after ${r.marks[0] ?? '-'} s; VMM exited after ${r.seconds} s; ${threads.length} VMM threads`);
+  assert.equal(r.code, 0, r.out.slice(-3000));
+  assert.ok(threads.length >= 3, `the VMM has its threads (main, vCPU, devices): ${threads.join(',')}`);
+  assert.deepEqual(threads.filter((s) => s !== '2'), [], 'every thread in seccomp filter mode (2)');
+  inOrder(r.out, [/seccomp/i, /tsvmm:\/# /, /written-by-arm64-guest/]);
+});
+
+test('arm64 (4): virtio-net on a TAP: the guest pings the emulated host', { skip, timeout: 700_000 }, async () => {
+  const TAP = 'tsvmm0';
+  const busyboxIp = (...a: string[]): void => {
+    const r = spawnSync('busybox', ['ip', ...a], { encoding: 'utf8' });
+    assert.equal(r.status, 0, `busybox ip ${a.join(' ')}: ${r.stderr}`);
+  };
+  const r = await boot(
+    ['-k', image(), '-i', initramfs(), '-m', '256M', '--append', 'rdinit=/init', '--net', `tap:${TAP}`],
+    [
+      {
+        // tsvmm made the TAP when it started; give the host side its address now.
+        expect: PROMPT,
+        then: (_pid, type) => {
+          busyboxIp('addr', 'add', '10.0.2.1/24', 'dev', TAP);
+          busyboxIp('link', 'set', TAP, 'up');
+          type('ip addr add 10.0.2.15/24 dev eth0; ping -c 3 -W 10 10.0.2.1; poweroff -f\n');
+        },
+      },
+    ],
+  );
+  console.log(`# arm64 net shell prompt after ${r.marks[0] ?? '-'} s; VMM exited after ${r.seconds} s`);
+  assert.equal(r.code, 0, r.out.slice(-3000));
+  inOrder(r.out, [/net: {2}eth0 up/, /tsvmm:\/# /, /3 packets transmitted, 3 packets received/]);
+});
