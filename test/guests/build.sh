@@ -8,12 +8,13 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 out="${1:-$here/build}"
 CC="${CC:-gcc}"
-GUESTS=(hello echo thre_irq unknown_io triple_fault reboot blk net blkbench)
+GUESTS=(hello echo thre_irq unknown_io triple_fault reboot blk net blkbench netbench)
 # extra objects (besides start.o and lib.o) a guest links with
 declare -A EXTRA_OBJS=(
     [blk]="virtio"
     [net]="virtio"
     [blkbench]="virtio"
+    [netbench]="virtio"
 )
 SHARED=(start.S lib.c virtio.c)
 
