@@ -37,11 +37,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { cpuName, detectTscHz, ensureGuestBuilt, GUEST_DIR, ROOT, runCapture } from './common.mjs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { randomInt } from 'node:crypto';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const GUEST_DIR = join(ROOT, 'test', 'guests');
 const GUEST = join(GUEST_DIR, 'build', 'netbench.elf');
 const HELPER_SRC = join(ROOT, 'bench', 'net_helper.c');
 const TAP = 'tsvmmb0';
@@ -106,41 +105,12 @@ const say = (line) => process.stderr.write(`# ${line}\n`);
 
 // ---- the outer side: build, pick the place, print the table ---------------
 
-/** Builds the guests when netbench.elf is missing or older than its sources. */
-function ensureGuest() {
-  const sources = ['netbench.c', 'virtio.c', 'virtio.h', 'lib.c', 'lib.h', 'start.S', 'guest.ld', 'build.sh'].map((f) => join(GUEST_DIR, f));
-  sources.push(join(ROOT, 'bench', 'netframe.h'));
-  const built = existsSync(GUEST) ? statSync(GUEST).mtimeMs : 0;
-  if (built && sources.every((f) => !existsSync(f) || statSync(f).mtimeMs <= built)) return;
-  say('building the test guests (test/guests/build.sh)');
-  const r = spawnSync('bash', [join(GUEST_DIR, 'build.sh')], { stdio: ['ignore', 'ignore', 'inherit'] });
-  if (r.status !== 0) throw new Error('test/guests/build.sh failed');
-}
 
-function runCapture(cmd, args) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    let pending = '';
-    child.stdout.on('data', (d) => {
-      out += d.toString();
-      pending += d.toString();
-      let nl;
-      while ((nl = pending.indexOf('\n')) >= 0) {
-        const line = pending.slice(0, nl).replace(/\r$/, '');
-        pending = pending.slice(nl + 1);
-        if (!line.startsWith('BENCHJSON ')) process.stderr.write(`  | ${line}\n`);
-      }
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, out }));
-  });
-}
 
 async function outer(o) {
   if (!existsSync(join(ROOT, o.dist, 'src', 'cli', 'main.js'))) throw new Error(`${o.dist}/ is missing: run \`npm run build\` first (or tsc --outDir ${o.dist})`);
   if (!existsSync(join(ROOT, 'native', 'build', 'Release', 'tsvmm.node'))) throw new Error('the native addon is not built: run `npm ci`');
-  ensureGuest();
+  ensureGuestBuilt(GUEST, 'netbench.c', [join(ROOT, 'bench', 'netframe.h')], say);
   const kvmDevice = process.env.TSVMM_KVM_DEVICE || '/dev/kvm';
   const innerArgs = [fileURLToPath(import.meta.url), '--inner', '--secs', String(o.secs), '--warmup', String(o.warmup), '--sizes', o.sizes.join(','), '--rings', o.rings.join(','), '--window', String(o.window), '--dist', o.dist, '--tsc-hz', String(o.tscHz)];
   let report;
@@ -228,24 +198,7 @@ function printReport(rep) {
 
 // ---- the inner side: runs where KVM is ------------------------------------
 
-/** The TSC frequency: dmesg's calibration, else /proc/cpuinfo's cpu MHz. */
-function detectTscHz() {
-  const d = spawnSync('dmesg', [], { encoding: 'utf8' });
-  if (d.status === 0) {
-    const refined = /tsc: Refined TSC clocksource calibration: ([\d.]+) MHz/.exec(d.stdout);
-    if (refined) return { hz: Math.round(Number(refined[1]) * 1e6), source: 'dmesg, refined TSC calibration' };
-    const detected = /tsc: Detected ([\d.]+) MHz processor/.exec(d.stdout);
-    if (detected) return { hz: Math.round(Number(detected[1]) * 1e6), source: 'dmesg, detected TSC' };
-  }
-  const m = /^cpu MHz\s*:\s*([\d.]+)/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
-  if (m) return { hz: Math.round(Number(m[1]) * 1e6), source: '/proc/cpuinfo cpu MHz' };
-  throw new Error('cannot find the TSC frequency: pass --tsc-hz');
-}
 
-function cpuName() {
-  const m = /^model name\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
-  return m ? m[1].trim() : 'unknown CPU';
-}
 
 /** `key=value` pairs of a BENCH/NETH line; digits become numbers. */
 function fields(line) {

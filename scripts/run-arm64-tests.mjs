@@ -16,6 +16,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawn, spawnSync } from 'node:child_process';
+import { newTotals, runCounting, totalsLine } from './lib/tap_totals.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 process.chdir(root); // the VM keeps the cwd: the repository is shared at the same path
@@ -41,7 +42,7 @@ function usage(msg) {
   process.exit(2);
 }
 
-const totals = { pass: 0, fail: 0, skipped: 0 };
+const totals = newTotals();
 const phases = [];
 
 /** Runs a command (its stdout shown or not); resolves to its exit code. */
@@ -56,29 +57,7 @@ function step(cmd, args, stdout = 'inherit') {
   });
 }
 
-/** Runs the test command, echoing its output and adding its "# pass N" summary to the totals. */
-function runTests(cmd, args) {
-  return new Promise((res) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-    let tail = '';
-    child.stdout.on('data', (d) => {
-      process.stdout.write(d);
-      tail = (tail + d.toString()).slice(-4096);
-    });
-    child.on('close', (code) => {
-      let counted = false;
-      for (const key of Object.keys(totals)) {
-        const m = new RegExp(`^# ${key} (\\d+)\\r?$`, 'm').exec(tail);
-        if (m) {
-          totals[key] += Number(m[1]);
-          counted = true;
-        }
-      }
-      if (code !== 0 && !counted) totals.fail += 1; // the run itself failed (125: the VM, 124: timeout)
-      res(code ?? 1);
-    });
-  });
-}
+const runTests = (cmd, args) => runCounting(spawn, cmd, args, totals);
 
 /** Runs fn, recording its wall time under `name`; resolves to fn's exit code. */
 async function phase(name, fn) {
@@ -100,7 +79,7 @@ async function mustPass(name, fn) {
 function finish(code, why) {
   if (why) console.log(`# run-arm64-tests: ${why}`);
   console.log(`# arm64 phases: ${phases.join(', ')}`);
-  console.log(`${totals.pass} passed, ${totals.fail} failed, ${totals.skipped} skipped`);
+  console.log(totalsLine(totals));
   process.exit(code === 0 && totals.fail === 0 ? 0 : 1);
 }
 

@@ -12,6 +12,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
+import { newTotals, runCounting, totalsLine } from './lib/tap_totals.mjs';
 
 function walk(dir, out) {
   for (const name of readdirSync(dir)) {
@@ -39,31 +40,9 @@ const kvmDevice = process.env.TSVMM_KVM_DEVICE || '/dev/kvm';
 const hasQemu = spawnSync('sh', ['-c', 'command -v qemu-system-x86_64'], { stdio: 'ignore' }).status === 0;
 const useTesthost = kvmFiles.length > 0 && !existsSync(kvmDevice) && process.env.TSVMM_TESTHOST !== '0' && process.arch === 'x64';
 
-const totals = { pass: 0, fail: 0, skipped: 0 };
+const totals = newTotals();
 
-/** Runs a command, echoing its output, and adds its "# pass N" style summary to the totals. */
-function run(cmd, args) {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-    let tail = '';
-    child.stdout.on('data', (d) => {
-      process.stdout.write(d);
-      tail = (tail + d.toString()).slice(-4096);
-    });
-    child.on('close', (code) => {
-      let counted = false;
-      for (const key of Object.keys(totals)) {
-        const m = new RegExp(`^# ${key} (\\d+)$`, 'm').exec(tail);
-        if (m) {
-          totals[key] += Number(m[1]);
-          counted = true;
-        }
-      }
-      if (code !== 0 && !counted) totals.fail += 1; // the run itself failed
-      resolve(code ?? 1);
-    });
-  });
-}
+const run = (cmd, args) => runCounting(spawn, cmd, args, totals);
 
 const nodeTest = (list, concurrency) => [process.execPath, ['--test', `--test-concurrency=${concurrency}`, '--test-reporter=tap', ...list]];
 
@@ -77,5 +56,5 @@ if (useTesthost) {
 } else {
   status |= await run(...nodeTest(files, 2));
 }
-console.log(`${totals.pass} passed, ${totals.fail} failed, ${totals.skipped} skipped`);
+console.log(totalsLine(totals));
 process.exit(status === 0 && totals.fail === 0 ? 0 : 1);

@@ -7,10 +7,10 @@
 // image this file leaves there with debugfs and e2fsck on the x86 host.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { TSVMM } from '../helpers/tsvmm.js';
+import { bootWithConsole as boot, inOrder } from '../helpers/console_boot.js';
 
 const GUEST = process.env['TSVMM_ARM64_GUEST'];
 const WORK = process.env['TSVMM_ARM64_WORK'];
@@ -30,75 +30,6 @@ if (skip) console.log(`# skipping: ${skip}`);
 const image = (): string => join(GUEST!, 'Image');
 const initramfs = (): string => join(GUEST!, 'initramfs.cpio');
 const SHELL_DISK = (): string => join(WORK!, 'disk-shell.img');
-
-interface Step {
-  /** Wait for this in the console output (searched from the end of the previous match)... */
-  expect: RegExp;
-  /** ...then do this: type a string, or run a function given the supervisor's pid and a way to type. */
-  then?: string | ((pid: number, type: (s: string) => void) => void);
-}
-
-interface Run {
-  code: number | null;
-  out: string;
-  seconds: number;
-  /** Seconds from start to each step's match. */
-  marks: number[];
-}
-
-function boot(args: string[], steps: Step[], timeoutMs = 600_000): Promise<Run> {
-  const t0 = Date.now();
-  const vm = spawn(process.execPath, [TSVMM, ...args], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
-  let out = '';
-  let at = 0;
-  let next = 0;
-  const marks: number[] = [];
-  const advance = (): void => {
-    while (next < steps.length) {
-      const s = steps[next]!;
-      const m = s.expect.exec(out.slice(at));
-      if (!m) return;
-      at += m.index + m[0].length;
-      marks.push((Date.now() - t0) / 1000);
-      next++;
-      try {
-        if (typeof s.then === 'string') vm.stdin.write(s.then);
-        else if (s.then) s.then(vm.pid!, (t) => vm.stdin.write(t));
-      } catch (err) {
-        out += `\n[test: step ${next} failed: ${(err as Error).message}; killing the VMM]\n`;
-        process.kill(-vm.pid!, 'SIGKILL');
-      }
-    }
-  };
-  vm.stdout.on('data', (d: Buffer) => {
-    out += d.toString();
-    advance();
-  });
-  vm.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const timer = setTimeout(() => {
-    out += `\n[test: no exit within ${timeoutMs / 1000} s, killing the VMM]\n`;
-    try {
-      process.kill(-vm.pid!, 'SIGKILL');
-    } catch {
-      // gone
-    }
-  }, timeoutMs);
-  return new Promise((resolve) => {
-    vm.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out, seconds: (Date.now() - t0) / 1000, marks });
-    });
-  });
-}
-
-function inOrder(out: string, patterns: RegExp[]): void {
-  let at = 0;
-  for (const p of patterns) {
-    const m = p.exec(out.slice(at));
-    assert.ok(m, `expected ${p} after offset ${at}; output tail:\n${out.slice(-3000)}`);
-    at += m.index + m[0].length;
-  }
-}
 
 const PROMPT = /tsvmm guest:[\s\S]*?tsvmm:\/# /;
 const UART = /ttyS0 at MMIO 0x9000000 \(irq = \d+, base_baud = \d+\) is a 16550A/;

@@ -5,11 +5,12 @@
 // run by `npm run test:boot`, not `npm test`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync, spawnSync } from 'node:child_process';
-import { appendFileSync, copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { kvmUnavailable, TSVMM } from '../helpers/tsvmm.js';
+import { kvmUnavailable } from '../helpers/tsvmm.js';
+import { bootWithConsole, inOrder } from '../helpers/console_boot.js';
 
 interface Guest {
   bzImage: string;
@@ -36,61 +37,6 @@ function findGuest(): Guest | undefined {
 
 const guest = findGuest();
 const skip = kvmUnavailable() ?? (guest === undefined ? 'the default guest is not built: run npm run guest' : false);
-
-interface Run {
-  code: number | null;
-  out: string;
-  promptAfter: number | undefined;
-  seconds: number;
-}
-
-/**
- * Boots, and when `typeAtPrompt` is given types it at the first shell prompt.
- * `netns` runs tsvmm inside that network namespace. tsvmm runs in its own
- * process group so that a hung boot is killed whole (supervisor and VMM).
- */
-function boot(args: string[], typeAtPrompt?: string, netns?: string): Promise<Run> {
-  const t0 = Date.now();
-  const cmd = netns === undefined ? [process.execPath, TSVMM, ...args] : ['ip', 'netns', 'exec', netns, process.execPath, TSVMM, ...args];
-  const vm = spawn(cmd[0]!, cmd.slice(1), { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
-  let out = '';
-  let promptAfter: number | undefined;
-  // TSVMM_BOOT_LOG=FILE keeps the console output of every boot, for when a test hangs.
-  const log = process.env['TSVMM_BOOT_LOG'];
-  vm.stdout.on('data', (d: Buffer) => {
-    out += d.toString();
-    if (log) appendFileSync(log, d);
-    if (typeAtPrompt !== undefined && promptAfter === undefined && /tsvmm guest:[\s\S]*tsvmm:\/# /.test(out)) {
-      promptAfter = (Date.now() - t0) / 1000;
-      vm.stdin.write(typeAtPrompt);
-    }
-  });
-  vm.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  // A boot takes 1-2 minutes in the test host; 10 means it is stuck.
-  const timer = setTimeout(() => {
-    out += '\n[test: no exit within 600 s, killing the VMM]\n';
-    try {
-      process.kill(-vm.pid!, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }, 600_000);
-  return new Promise((resolve) => {
-    vm.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out, promptAfter, seconds: (Date.now() - t0) / 1000 });
-    });
-  });
-}
-
-function inOrder(out: string, patterns: RegExp[]): void {
-  let at = 0;
-  for (const p of patterns) {
-    const m = p.exec(out.slice(at));
-    assert.ok(m, `expected ${p} after offset ${at}; output tail:\n${out.slice(-3000)}`);
-    at += m.index + m[0].length;
-  }
-}
 
 const PROBES = [/ttyS0 at I\/O 0x3f8 \(irq = 4[^)]*\) is a 16550A/, /virtio_blk virtio\d+: \[vda\] 131072 512-byte logical blocks/];
 const dumpe2fs = (img: string): string => execFileSync('dumpe2fs', ['-h', img], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
@@ -120,12 +66,12 @@ for (const net of [false, true]) {
     try {
       const disk = join(dir, 'disk.img');
       copyFileSync(guest!.disk, disk);
-      const r = await boot(
+      const r = await bootWithConsole(
         ['-k', guest!.bzImage, '-i', guest!.initramfs, '-d', disk, '-m', '256M', '--append', 'rdinit=/init', ...extra],
-        `${net ? NET_TYPED : ''}echo written-by-guest > /mnt/hello.txt; grep -c processor /proc/cpuinfo; sync; umount /mnt; reboot -f\n`,
-        net ? NS : undefined,
+        [{ expect: /tsvmm guest:[\s\S]*?tsvmm:\/# /, then: `${net ? NET_TYPED : ''}echo written-by-guest > /mnt/hello.txt; grep -c processor /proc/cpuinfo; sync; umount /mnt; reboot -f\n` }],
+        net ? { netns: NS } : {},
       );
-      console.log(`# shell prompt after ${r.promptAfter ?? '-'} s, VMM exited after ${r.seconds} s`);
+      console.log(`# shell prompt after ${r.marks[0] ?? '-'} s, VMM exited after ${r.seconds} s`);
       assert.equal(r.code, 0, r.out.slice(-3000));
       const expected = [...PROBES, /Run \/init as init process/, /disk: \/dev\/vda \(ext4\) on \/mnt, read\/write/];
       if (net) expected.push(/net: {2}eth0 up/, /tsvmm:\/# /, /3 packets transmitted, 3 packets received/);
@@ -152,7 +98,7 @@ test(`root=/dev/vda rw without an initramfs mounts the ext4 root through virtio-
     // The disk holds no /sbin/init: the kernel mounts it, finds no init,
     // panics, and panic=1 reboots the guest, which ends the VMM with 0.
     const extra = net ? ['--seccomp', '--net', `tap:${TAP}`] : [];
-    const r = await boot(['-k', guest!.bzImage, '-d', disk, '-m', '256M', '--append', `root=/dev/vda rw${net ? ` ${NET_ROOT_APPEND}` : ''}`, ...extra], undefined, net ? NS : undefined);
+    const r = await bootWithConsole(['-k', guest!.bzImage, '-d', disk, '-m', '256M', '--append', `root=/dev/vda rw${net ? ` ${NET_ROOT_APPEND}` : ''}`, ...extra], [], net ? { netns: NS } : {});
     console.log(`# VMM exited after ${r.seconds} s`);
     assert.equal(r.code, 0, r.out.slice(-3000));
     inOrder(r.out, [...PROBES, ...(net ? [NET_PROBE] : []), /VFS: Mounted root \(ext4 filesystem\)/]);
