@@ -73,11 +73,12 @@ build=$("$here/prepare.sh")
 start=$(date +%s.%N)
 set +e
 # virtualization=on: the kernel is entered at EL2 and KVM initialises there;
-# gic-version=3: KVM's vGIC needs the GICv3 virtualization interface.
+# gic-version=3 (TESTHOST_GIC): the host GIC whose virtualization interface
+# KVM's vGIC uses; 2 gives a GICv2 host, whose KVM offers only a vGICv2.
 # pauth=off: Debian's kernel signs every return address, and QEMU's QARMA
 # emulation made boot to command 50 s instead of 6 s (pauth-impdef=on: 7-11 s).
 timeout --foreground -k 5 "${TESTHOST_TIMEOUT:-3600}" qemu-system-aarch64 -pidfile "$job/qemu.pid" \
-	-nodefaults -no-user-config -machine virt,virtualization=on,gic-version=3,accel=tcg \
+	-nodefaults -no-user-config -machine virt,virtualization=on,gic-version="${TESTHOST_GIC:-3}",accel=tcg \
 	-cpu "${TESTHOST_CPU:-max,pauth=off}" -smp "${TESTHOST_SMP:-1}" -m "${TESTHOST_MEM:-2048}" \
 	-display none -monitor none -serial stdio -nic none -no-reboot \
 	-kernel "$build/Image" -initrd "$build/initramfs.cpio" \

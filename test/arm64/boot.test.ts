@@ -11,18 +11,13 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { bootWithConsole as boot, inOrder } from '../helpers/console_boot.js';
+import { arm64Unavailable, bannerBoot, UART } from './banner.js';
 
 const GUEST = process.env['TSVMM_ARM64_GUEST'];
 const WORK = process.env['TSVMM_ARM64_WORK'];
 const required = process.env['TSVMM_REQUIRE_KVM'] === '1';
 
-function unavailable(): string | undefined {
-  if (process.arch !== 'arm64') return `not on arm64 (process.arch is ${process.arch}); npm run test:arm64 runs this in the arm64 test host`;
-  if (GUEST === undefined || WORK === undefined) return 'TSVMM_ARM64_GUEST / TSVMM_ARM64_WORK are not set (scripts/run-arm64-tests.mjs sets them)';
-  if (!existsSync('/dev/kvm')) return '/dev/kvm does not exist';
-  return undefined;
-}
-const why = unavailable();
+const why = arm64Unavailable(GUEST, WORK);
 // In the test host a missing piece is a failure, not a skip.
 const skip = why !== undefined && !(required && process.arch === 'arm64') ? why : false;
 if (skip) console.log(`# skipping: ${skip}`);
@@ -32,14 +27,10 @@ const initramfs = (): string => join(GUEST!, 'initramfs.cpio');
 const SHELL_DISK = (): string => join(WORK!, 'disk-shell.img');
 
 const PROMPT = /tsvmm guest:[\s\S]*?tsvmm:\/# /;
-const UART = /ttyS0 at MMIO 0x9000000 \(irq = \d+, base_baud = \d+\) is a 16550A/;
 const BLK = /virtio_blk virtio\d+: \[vda\] 131072 512-byte logical blocks/;
 
 test('arm64 (1): Linux version banner from the device tree machine; no root, panic, PSCI reset ends the VMM with 0', { skip, timeout: 700_000 }, async () => {
-  const r = await boot(['-k', image(), '-m', '256M'], [{ expect: /Linux version \S+/ }, { expect: /Kernel panic/ }]);
-  console.log(`# arm64 banner after ${r.marks[0] ?? '-'} s; panic after ${r.marks[1] ?? '-'} s; VMM exited after ${r.seconds} s`);
-  assert.equal(r.code, 0, r.out.slice(-3000));
-  inOrder(r.out, [/Linux version .*aarch64|Linux version \S+-arm64/, /Machine model: tsvmm/, /psci: PSCIv\d\.\d detected/, /GICv[23]/, UART, /Kernel panic/]);
+  await bannerBoot(GUEST!, '3');
 });
 
 test('arm64 (2): busybox shell; the ext4 disk on /mnt is written through virtio-blk; poweroff through PSCI exits 0', { skip, timeout: 700_000 }, async () => {
