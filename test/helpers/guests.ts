@@ -1,15 +1,39 @@
-// Builds the freestanding test guests (test/guests/build.sh) once per run.
+// The freestanding test guests (test/guests/build.sh), built when missing or
+// older than their sources. Every test file runs in its own process and asks
+// for them; rebuilding each time cost 1-2 minutes per file in the test host,
+// where gcc itself runs under emulation.
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { ROOT } from './tsvmm.js';
 
 let built: string | undefined;
 
+/** The guest names build.sh builds (its GUESTS=(...) line). */
+function guestNames(buildSh: string): string[] {
+  const m = /^GUESTS=\(([^)]*)\)/m.exec(readFileSync(buildSh, 'utf8'));
+  if (!m) throw new Error(`${buildSh} has no GUESTS=(...) line`);
+  return m[1]!.trim().split(/\s+/);
+}
+
+/** True when every guest's .elf exists and is newer than every source (test/guests/*, bench/netframe.h). */
+export function guestsUpToDate(srcDir: string, out: string, extraSources: string[] = []): boolean {
+  const elfs = guestNames(`${srcDir}/build.sh`).map((g) => `${out}/${g}.elf`);
+  if (!elfs.every((e) => existsSync(e))) return false;
+  const sources = readdirSync(srcDir)
+    .filter((f) => /\.(c|h|S|ld|sh)$/.test(f))
+    .map((f) => `${srcDir}/${f}`)
+    .concat(extraSources.filter((f) => existsSync(f)));
+  const newestSource = Math.max(...sources.map((f) => statSync(f).mtimeMs));
+  const oldestElf = Math.min(...elfs.map((e) => statSync(e).mtimeMs));
+  return oldestElf >= newestSource;
+}
+
 /** Returns the folder with <guest>.elf files, building them if needed. */
 export function guestDir(): string {
   if (built !== undefined) return built;
-  const out = `${ROOT}test/guests/build`;
-  execFileSync('bash', [`${ROOT}test/guests/build.sh`, out], { stdio: 'pipe' });
+  const src = `${ROOT}test/guests`;
+  const out = `${src}/build`;
+  if (!guestsUpToDate(src, out, [`${ROOT}bench/netframe.h`])) execFileSync('bash', [`${src}/build.sh`, out], { stdio: 'pipe' });
   if (!existsSync(`${out}/hello.elf`)) throw new Error('test/guests/build.sh produced no hello.elf');
   built = out;
   return out;
