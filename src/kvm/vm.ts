@@ -111,15 +111,6 @@ export class VmFd {
     native.ioctl(this.fd, KVM_IOCTL.SET_GSI_ROUTING, b);
   }
 
-  /** KVM_CREATE_DEVICE (struct kvm_create_device: u32 type, u32 fd, u32 flags); returns the device fd. */
-  createDevice(type: number, flags = 0): number {
-    const b = Buffer.alloc(12);
-    b.writeUInt32LE(type, 0);
-    b.writeUInt32LE(flags, 8);
-    native.ioctl(this.fd, KVM_IOCTL.CREATE_DEVICE, b);
-    return b.readUInt32LE(4);
-  }
-
   /** Returns the new vCPU's file descriptor. */
   createVcpu(id: number): number {
     return native.ioctlInt(this.fd, KVM_IOCTL.CREATE_VCPU, id);
