@@ -12,9 +12,12 @@ export interface PtyResult {
   output: string;
 }
 
-export function runOnPty(args: string[], opts: { expect: string; send?: Uint8Array; signal?: string; signalVmm?: boolean; timeoutSec?: number; exitTimeoutSec?: number; env?: NodeJS.ProcessEnv }): Promise<PtyResult> {
-  const driver = [`${ROOT}test/helpers/pty_driver.py`, '--expect', opts.expect, '--timeout', String(opts.timeoutSec ?? 60), '--exit-timeout', String(opts.exitTimeoutSec ?? 5)];
-  if (opts.send) driver.push('--send', Buffer.from(opts.send).toString('hex'));
+export function runOnPty(args: string[], opts: { expect: string | string[]; send?: Uint8Array | Uint8Array[]; signal?: string; signalVmm?: boolean; timeoutSec?: number; exitTimeoutSec?: number; env?: NodeJS.ProcessEnv }): Promise<PtyResult> {
+  // A dialogue: wait for expect[i], then type send[i]; the exit clock starts at the last send.
+  const expects = Array.isArray(opts.expect) ? opts.expect : [opts.expect];
+  const sends = opts.send === undefined ? [] : Array.isArray(opts.send) ? opts.send : [opts.send];
+  const driver = [`${ROOT}test/helpers/pty_driver.py`, ...expects.flatMap((e) => ['--expect', e]), '--timeout', String(opts.timeoutSec ?? 60), '--exit-timeout', String(opts.exitTimeoutSec ?? 5)];
+  for (const s of sends) driver.push('--send', Buffer.from(s).toString('hex'));
   if (opts.signal) driver.push('--signal', opts.signal);
   if (opts.signalVmm) driver.push('--signal-grandchild');
   driver.push('--', process.execPath, TSVMM, ...args);

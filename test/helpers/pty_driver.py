@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Runs a command on a fresh pseudo-terminal, like a user at a terminal.
 
-Waits for --expect (a regex) in the output, then types --send (hex bytes),
-waits for the command to exit, and reports as one JSON line: whether the
+Waits for --expect (a regex) in the output, then types --send (hex bytes);
+--expect/--send may repeat, each pair one step of a dialogue (the last send
+need not wait for anything). After the last step it waits for the command to
+exit, and reports as one JSON line: whether the
 pattern was seen, the exit status, seconds from the send to the exit, the
 output, and whether the terminal's settings after the exit equal those before
 the command started (the VMM must restore them on every exit path).
@@ -10,8 +12,8 @@ the command started (the VMM must restore them on every exit path).
 import argparse, json, os, pty, re, select, signal, sys, termios, time
 
 ap = argparse.ArgumentParser()
-ap.add_argument('--expect', required=True)
-ap.add_argument('--send', default='')
+ap.add_argument('--expect', action='append', required=True)
+ap.add_argument('--send', action='append', default=[])
 ap.add_argument('--timeout', type=float, default=60)
 ap.add_argument('--exit-timeout', type=float, default=5)
 ap.add_argument('--signal', default='', help='send this signal to the child instead of typing')
@@ -48,19 +50,28 @@ def pump(deadline):
             return True
     return None
 
+def wait_for(pattern, deadline):
+    while time.time() < deadline:
+        if re.search(pattern.encode(), out):
+            return True
+        if pump(deadline) is False:
+            break
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        if done:
+            pump(time.time() + 0.2)
+            break
+    return bool(re.search(pattern.encode(), out))
+
+# Steps: (expect[i], send[i]); the final send may lack an expect of its own.
 deadline = time.time() + a.timeout
-matched = False
-while time.time() < deadline:
-    if re.search(a.expect.encode(), out):
-        matched = True
+matched = True
+sends = list(a.send)
+for i, pattern in enumerate(a.expect):
+    if not wait_for(pattern, deadline):
+        matched = False
         break
-    if pump(deadline) is False:
-        break
-    done, _ = os.waitpid(pid, os.WNOHANG)
-    if done:
-        pump(time.time() + 0.2)
-        matched = bool(re.search(a.expect.encode(), out))
-        break
+    if i < len(a.expect) - 1 and i < len(sends):
+        os.write(master, bytes.fromhex(sends[i]))
 
 sent_at = time.time()
 status = None
@@ -71,8 +82,8 @@ if matched:
             with open(f'/proc/{pid}/task/{pid}/children') as f:
                 target = int(f.read().split()[0])
         os.kill(target, getattr(signal, a.signal))
-    elif a.send:
-        os.write(master, bytes.fromhex(a.send))
+    elif len(sends) >= len(a.expect):
+        os.write(master, bytes.fromhex(sends[len(a.expect) - 1]))
 end = sent_at + (a.exit_timeout if matched else 1)
 while time.time() < end:
     done, st = os.waitpid(pid, os.WNOHANG)
