@@ -20,7 +20,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { cpuName, detectTscHz, ensureGuestBuilt, GUEST_DIR, ROOT, runCapture } from './common.mjs';
+import { cpuName, detectTscHz, ensureGuestBuilt, GUEST_DIR, makeUsage, measure, ROOT, say } from './common.mjs';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 
@@ -59,17 +59,8 @@ function parseArgs(argv) {
   return o;
 }
 
-function usage(err) {
-  const text = 'usage: node bench/blk.mjs [--secs N | --ops N] [--size MiB] [--rings split,packed] [--tsc-hz HZ] [--json]';
-  if (err) {
-    console.error(`bench/blk.mjs: ${err}\n${text}`);
-    process.exit(2);
-  }
-  console.log(text);
-  process.exit(0);
-}
+const usage = makeUsage('bench/blk.mjs', 'usage: node bench/blk.mjs [--secs N | --ops N] [--size MiB] [--rings split,packed] [--tsc-hz HZ] [--json]');
 
-const say = (line) => process.stderr.write(`# ${line}\n`);
 
 // ---- the outer side: build, pick the place, print the table ---------------
 
@@ -78,19 +69,8 @@ const say = (line) => process.stderr.write(`# ${line}\n`);
 async function outer(o) {
   if (!existsSync(join(ROOT, 'dist', 'src', 'cli', 'main.js'))) throw new Error('dist/ is missing: run `npm run build` first');
   ensureGuestBuilt(GUEST, 'blkbench.c', [], say);
-  const kvmDevice = process.env.TSVMM_KVM_DEVICE || '/dev/kvm';
   const innerArgs = [fileURLToPath(import.meta.url), '--inner', '--secs', String(o.secs), '--ops', String(o.ops), '--size', String(o.sizeMiB), '--rings', o.rings.join(','), '--tsc-hz', String(o.tscHz)];
-  let report;
-  if (existsSync(kvmDevice)) {
-    report = await inner(o, 'KVM on this machine');
-  } else {
-    if (process.env.TSVMM_TESTHOST === '0' || process.arch !== 'x64') throw new Error(`${kvmDevice} is absent and the test host is not available (TSVMM_TESTHOST=0 or not x64)`);
-    say(`${kvmDevice} is absent: running the benchmark inside the test host (scripts/testhost); this takes a while`);
-    const r = await runCapture(join(ROOT, 'scripts', 'testhost', 'run-in-kvm-host.sh'), ['--', process.execPath, ...innerArgs]);
-    const line = r.out.split(/\r?\n/).find((l) => l.startsWith('BENCHJSON '));
-    if (r.code !== 0 || !line) throw new Error(`the test-host run failed (status ${r.code})`);
-    report = JSON.parse(line.slice('BENCHJSON '.length));
-  }
+  const report = await measure((where) => inner(o, where), innerArgs);
   if (o.json) console.log(JSON.stringify(report, null, 2));
   else printReport(report);
 }

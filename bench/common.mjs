@@ -1,5 +1,7 @@
-// What bench/blk.mjs and bench/net.mjs share: building their guest, running
-// a child whose progress lines are echoed, and facts about the CPU.
+// What bench/blk.mjs and bench/net.mjs share: usage and progress lines,
+// building their guest, choosing where the measured side runs (KVM here, else
+// the test host), running a child whose progress lines are echoed, and facts
+// about the CPU.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -57,4 +59,35 @@ export function detectTscHz() {
 export function cpuName() {
   const m = /^model name\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
   return m ? m[1].trim() : 'unknown CPU';
+}
+
+/** Progress on stderr, so stdout stays the table (or the JSON). */
+export const say = (line) => process.stderr.write(`# ${line}\n`);
+
+/** usage(err?): prints `text`, exits 2 with `err` or 0 without. */
+export function makeUsage(name, text) {
+  return (err) => {
+    if (err) {
+      console.error(`${name}: ${err}\n${text}`);
+      process.exit(2);
+    }
+    console.log(text);
+    process.exit(0);
+  };
+}
+
+/**
+ * The report of the measured side: `runHere()` when this machine has KVM,
+ * else `node innerArgs...` inside the x86 test host, whose one BENCHJSON line
+ * is the report.
+ */
+export async function measure(runHere, innerArgs) {
+  const kvmDevice = process.env.TSVMM_KVM_DEVICE || '/dev/kvm';
+  if (existsSync(kvmDevice)) return runHere('KVM on this machine');
+  if (process.env.TSVMM_TESTHOST === '0' || process.arch !== 'x64') throw new Error(`${kvmDevice} is absent and the test host is not available (TSVMM_TESTHOST=0 or not x64)`);
+  say(`${kvmDevice} is absent: running the benchmark inside the test host (scripts/testhost); this takes a while`);
+  const r = await runCapture(join(ROOT, 'scripts', 'testhost', 'run-in-kvm-host.sh'), ['--', process.execPath, ...innerArgs]);
+  const line = r.out.split(/\r?\n/).find((l) => l.startsWith('BENCHJSON '));
+  if (r.code !== 0 || !line) throw new Error(`the test-host run failed (status ${r.code})`);
+  return JSON.parse(line.slice('BENCHJSON '.length));
 }

@@ -37,7 +37,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import { cpuName, detectTscHz, ensureGuestBuilt, GUEST_DIR, ROOT, runCapture } from './common.mjs';
+import { cpuName, detectTscHz, ensureGuestBuilt, GUEST_DIR, makeUsage, measure, ROOT, say } from './common.mjs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { randomInt } from 'node:crypto';
 
@@ -91,17 +91,8 @@ function parseArgs(argv) {
   return o;
 }
 
-function usage(err) {
-  const text = 'usage: node bench/net.mjs [--secs N] [--warmup N] [--sizes 64,1500] [--rings split,packed] [--window N] [--dist DIR] [--tsc-hz HZ] [--json] | --print REPORT.json';
-  if (err) {
-    console.error(`bench/net.mjs: ${err}\n${text}`);
-    process.exit(2);
-  }
-  console.log(text);
-  process.exit(0);
-}
+const usage = makeUsage('bench/net.mjs', 'usage: node bench/net.mjs [--secs N] [--warmup N] [--sizes 64,1500] [--rings split,packed] [--window N] [--dist DIR] [--tsc-hz HZ] [--json] | --print REPORT.json');
 
-const say = (line) => process.stderr.write(`# ${line}\n`);
 
 // ---- the outer side: build, pick the place, print the table ---------------
 
@@ -111,19 +102,8 @@ async function outer(o) {
   if (!existsSync(join(ROOT, o.dist, 'src', 'cli', 'main.js'))) throw new Error(`${o.dist}/ is missing: run \`npm run build\` first (or tsc --outDir ${o.dist})`);
   if (!existsSync(join(ROOT, 'native', 'build', 'Release', 'tsvmm.node'))) throw new Error('the native addon is not built: run `npm ci`');
   ensureGuestBuilt(GUEST, 'netbench.c', [join(ROOT, 'bench', 'netframe.h')], say);
-  const kvmDevice = process.env.TSVMM_KVM_DEVICE || '/dev/kvm';
   const innerArgs = [fileURLToPath(import.meta.url), '--inner', '--secs', String(o.secs), '--warmup', String(o.warmup), '--sizes', o.sizes.join(','), '--rings', o.rings.join(','), '--window', String(o.window), '--dist', o.dist, '--tsc-hz', String(o.tscHz)];
-  let report;
-  if (existsSync(kvmDevice)) {
-    report = await inner(o, 'KVM on this machine');
-  } else {
-    if (process.env.TSVMM_TESTHOST === '0' || process.arch !== 'x64') throw new Error(`${kvmDevice} is absent and the test host is not available (TSVMM_TESTHOST=0 or not x64)`);
-    say(`${kvmDevice} is absent: running the benchmark inside the test host (scripts/testhost); this takes a while`);
-    const r = await runCapture(join(ROOT, 'scripts', 'testhost', 'run-in-kvm-host.sh'), ['--', process.execPath, ...innerArgs]);
-    const line = r.out.split(/\r?\n/).find((l) => l.startsWith('BENCHJSON '));
-    if (r.code !== 0 || !line) throw new Error(`the test-host run failed (status ${r.code})`);
-    report = JSON.parse(line.slice('BENCHJSON '.length));
-  }
+  const report = await measure((where) => inner(o, where), innerArgs);
   if (o.json) console.log(JSON.stringify(report, null, 2));
   else printReport(report);
 }

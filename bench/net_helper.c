@@ -306,17 +306,26 @@ static void tap_read(const struct opts *o)
     close(fd);
 }
 
-static void pkt_recv(const struct opts *o)
+/* An AF_PACKET raw socket of protocol 0 (no frames queued to it until a
+ * bind names a protocol) for --if; *ifindex gets the interface's index. */
+static int packet_socket(const struct opts *o, unsigned *ifindex)
 {
     if (!o->ifname)
         die("--if NAME is required");
-    unsigned ifindex = if_nametoindex(o->ifname);
-    if (!ifindex)
+    *ifindex = if_nametoindex(o->ifname);
+    if (!*ifindex)
         die("no interface %s", o->ifname);
-    /* protocol 0 until bind: nothing is queued before the ring exists */
     int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
     if (fd < 0)
         die("socket(AF_PACKET): %s", strerror(errno));
+    return fd;
+}
+
+static void pkt_recv(const struct opts *o)
+{
+    unsigned ifindex;
+    /* protocol 0 until bind: nothing is queued before the ring exists */
+    int fd = packet_socket(o, &ifindex);
     int ver = TPACKET_V3;
     if (setsockopt(fd, SOL_PACKET, PACKET_VERSION, &ver, sizeof ver) < 0)
         die("PACKET_VERSION: %s", strerror(errno));
@@ -533,15 +542,9 @@ static void tap_write(const struct opts *o)
 
 static void pkt_send(const struct opts *o)
 {
-    if (!o->ifname)
-        die("--if NAME is required");
-    unsigned ifindex = if_nametoindex(o->ifname);
-    if (!ifindex)
-        die("no interface %s", o->ifname);
+    unsigned ifindex;
     /* protocol 0: this socket sends only */
-    int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        die("socket(AF_PACKET): %s", strerror(errno));
+    int fd = packet_socket(o, &ifindex);
     struct sockaddr_ll sll;
     memset(&sll, 0, sizeof sll);
     sll.sll_family = AF_PACKET;

@@ -27,15 +27,8 @@ cache=${TESTHOST_ARM64_CACHE:-${HOME:-/root}/.cache/tsvmm/testhost-arm64}
 verbose=${TESTHOST_VERBOSE:-0}
 log() { echo "[testhost-arm64] $*" >&2; }
 
-mkdir -p "$cache"
-job=$(mktemp -d "$cache/job.XXXXXX")
-cleanup() { # never leave a QEMU behind: it would hold the lock
-	if [ -s "$job/qemu.pid" ]; then kill "$(cat "$job/qemu.pid")" 2>/dev/null || true; fi
-	rm -rf "$job"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+. "$here/../lib/testhost.sh"
+th_job_init
 
 # The command as a script for the VM's busybox sh.
 {
@@ -56,14 +49,7 @@ share() { # share TAG DIR
 	n=$((n + 1))
 }
 share job "$job"
-: > "$job/mounts"
-IFS=: read -ra rw_dirs <<< "${TESTHOST_RW-$(cd "$here/../.." && pwd)}"
-for d in "${rw_dirs[@]}"; do
-	[ -n "$d" ] || continue
-	d=$(realpath "$d")
-	share "rw$n" "$d"
-	echo "rw$((n - 1)) ${TESTHOST_9P_CACHE:-mmap} $d" >> "$job/mounts"
-done
+th_share_rw "$(cd "$here/../.." && pwd)" "${TESTHOST_9P_CACHE:-mmap}"
 
 exec 9> "$cache/qemu.lock"
 flock 9
@@ -84,27 +70,12 @@ timeout --foreground -k 5 "${TESTHOST_TIMEOUT:-3600}" qemu-system-aarch64 -pidfi
 	-kernel "$build/Image" -initrd "$build/initramfs.cpio" \
 	-append "console=ttyAMA0 quiet panic=-1 mitigations=off ${TESTHOST_APPEND:-}" \
 	"${qemu_args[@]}" </dev/null 2> "$job/qemu.err" |
-	tee "$job/console.log" |
-	if [ "$verbose" = 1 ]; then cat; else
-		# Show only the command's output: the lines between the markers.
-		sed -u -n '/@@TESTHOST-BEGIN/,/@@TESTHOST-EXIT/ {
-			/@@TESTHOST-BEGIN/d
-			/@@TESTHOST-EXIT/ { s/@@TESTHOST-EXIT [0-9]*@@\r*$//; /^$/d; }
-			p
-		}'
-	fi
+	th_show_console
 qemu_rc=${PIPESTATUS[0]}
 set -e
 end=$(date +%s.%N)
 
-if [ ! -s "$job/status" ]; then
-	log "VM did not report an exit status (qemu exit $qemu_rc); console tail:"
-	tail -n 40 "$job/console.log" >&2
-	cat "$job/qemu.err" >&2
-	[ "$qemu_rc" = 124 ] && exit 124
-	exit 125
-fi
-rc=$(cat "$job/status")
+th_read_status "$qemu_rc"
 if [ "$verbose" = 1 ]; then
 	read -r tk t0 t1 < "$job/timing"
 	log "$(awk -v s="$start" -v e="$end" -v tk="$tk" -v t0="$t0" -v t1="$t1" 'BEGIN {

@@ -161,18 +161,8 @@ static void setup_msix(void)
 
     printf("blk: MSI-X table at 0x%lx, %u entries\n", table, entries);
     irq_set_handler(MSIX_VECTOR, msix_isr);
-    uint16_t ctrl = pci_read16(&vp.pci, cap + MSIX_CTRL);
-    pci_write16(&vp.pci, cap + MSIX_CTRL, ctrl | MSIX_CTRL_ENABLE | MSIX_CTRL_FUNCTION_MASK);
-    msix_set_entry(table, MSIX_ENTRY, 0, MSIX_VECTOR, 0);
-    ctrl = pci_read16(&vp.pci, cap + MSIX_CTRL);
-    pci_write16(&vp.pci, cap + MSIX_CTRL, (ctrl | MSIX_CTRL_ENABLE) & ~MSIX_CTRL_FUNCTION_MASK);
-    ctrl = pci_read16(&vp.pci, cap + MSIX_CTRL);
-    if ((ctrl & (MSIX_CTRL_ENABLE | MSIX_CTRL_FUNCTION_MASK)) != MSIX_CTRL_ENABLE)
-        failf("MSI-X message control reads 0x%x, expected enable set and function mask clear",
-              ctrl);
-    uint32_t vctrl = mmio_read32(table + MSIX_ENTRY * MSIX_ENTRY_SIZE + MSIX_ENTRY_CTRL);
-    if (vctrl & MSIX_ENTRY_CTRL_MASKED)
-        failf("MSI-X entry %u still masked (vector control 0x%x)", MSIX_ENTRY, vctrl);
+    const uint8_t vectors[] = { MSIX_VECTOR };
+    msix_enable(&vp.pci, cap, table, vectors, 1);
 }
 
 /* ---- requests -------------------------------------------------------------------- */

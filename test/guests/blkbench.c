@@ -127,48 +127,19 @@ static uint64_t parse_u64(const char *s, const char *what)
 
 static void setup_queue(void)
 {
-    uint64_t c = vp.common;
-    if (mmio_read16(c + VIRTIO_COMMON_NUMQ) < 1)
-        fail("virtio-blk has no queues");
-    mmio_write16(c + VIRTIO_COMMON_Q_SELECT, 0);
-    uint16_t max = mmio_read16(c + VIRTIO_COMMON_Q_SIZE);
-    if (max < MAXQD * CHAIN)
-        failf("queue 0 maximum size %u < %u", max, MAXQD * CHAIN);
-    qsize = max < QSIZE ? max : QSIZE;
-    if (!packed)
-        while (qsize & (qsize - 1))
-            qsize &= (uint16_t)(qsize - 1);
-    if (qsize < MAXQD * CHAIN)
-        failf("queue size %u < %u", qsize, MAXQD * CHAIN);
-    mmio_write16(c + VIRTIO_COMMON_Q_SIZE, qsize);
-    if (mmio_read16(c + VIRTIO_COMMON_Q_SIZE) != qsize)
-        failf("queue size does not read back as %u", qsize);
-
-    uint64_t d = (uintptr_t)&desc;
     uint64_t drv = packed ? (uintptr_t)&driver_event : (uintptr_t)&avail;
     uint64_t dev = packed ? (uintptr_t)&device_event : (uintptr_t)&used;
-    mmio_write32(c + VIRTIO_COMMON_Q_DESCLO, (uint32_t)d);
-    mmio_write32(c + VIRTIO_COMMON_Q_DESCHI, (uint32_t)(d >> 32));
-    mmio_write32(c + VIRTIO_COMMON_Q_AVAILLO, (uint32_t)drv);
-    mmio_write32(c + VIRTIO_COMMON_Q_AVAILHI, (uint32_t)(drv >> 32));
-    mmio_write32(c + VIRTIO_COMMON_Q_USEDLO, (uint32_t)dev);
-    mmio_write32(c + VIRTIO_COMMON_Q_USEDHI, (uint32_t)(dev >> 32));
-    mmio_write16(c + VIRTIO_COMMON_Q_MSIX, VIRTIO_MSI_NO_VECTOR);
-
-    uint64_t noff = (uint64_t)mmio_read16(c + VIRTIO_COMMON_Q_NOFF) * vp.notify_mult;
-    if (noff + 2 > vp.notify_len)
-        fail("queue 0 notify offset is outside the notify region");
-    notify_addr = vp.notify_base + noff;
+    qsize = virtio_queue_program(&vp, 0, QSIZE, packed, (uintptr_t)&desc, drv, dev,
+                                 VIRTIO_MSI_NO_VECTOR, &notify_addr);
+    if (qsize < MAXQD * CHAIN)
+        failf("queue size %u < %u", qsize, MAXQD * CHAIN);
 
     /* poll mode: ask for no interrupts (IF is 0 at CPL3 anyway) */
     if (packed)
         driver_event.flags = RING_EVENT_FLAGS_DISABLE;
     else
         avail.flags = VIRTQ_AVAIL_F_NO_INTERRUPT;
-
-    mmio_write16(c + VIRTIO_COMMON_Q_ENABLE, 1);
-    if (mmio_read16(c + VIRTIO_COMMON_Q_ENABLE) != 1)
-        fail("queue 0 did not enable");
+    virtio_queue_enable(&vp, 0);
 }
 
 /* ---- requests --------------------------------------------------------------------- */

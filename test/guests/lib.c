@@ -486,6 +486,26 @@ void msix_set_entry(uint64_t table, unsigned entry, unsigned apic_id, uint8_t ve
     mmio_write32(e + MSIX_ENTRY_CTRL, masked ? MSIX_ENTRY_CTRL_MASKED : 0);
 }
 
+void msix_enable(const struct pci_dev *d, unsigned cap, uint64_t table, const uint8_t *vectors,
+                 unsigned n)
+{
+    uint16_t ctrl = pci_read16(d, cap + MSIX_CTRL);
+    pci_write16(d, cap + MSIX_CTRL, ctrl | MSIX_CTRL_ENABLE | MSIX_CTRL_FUNCTION_MASK);
+    for (unsigned e = 0; e < n; e++)
+        msix_set_entry(table, e, 0, vectors[e], 0);
+    ctrl = pci_read16(d, cap + MSIX_CTRL);
+    pci_write16(d, cap + MSIX_CTRL, (ctrl | MSIX_CTRL_ENABLE) & ~MSIX_CTRL_FUNCTION_MASK);
+    ctrl = pci_read16(d, cap + MSIX_CTRL);
+    if ((ctrl & (MSIX_CTRL_ENABLE | MSIX_CTRL_FUNCTION_MASK)) != MSIX_CTRL_ENABLE)
+        failf("MSI-X message control reads 0x%x, expected enable set and function mask clear",
+              ctrl);
+    for (unsigned e = 0; e < n; e++) {
+        uint32_t vctrl = mmio_read32(table + e * MSIX_ENTRY_SIZE + MSIX_ENTRY_CTRL);
+        if (vctrl & MSIX_ENTRY_CTRL_MASKED)
+            failf("MSI-X entry %u still masked (vector control 0x%x)", e, vctrl);
+    }
+}
+
 /* ---- IOAPIC ---------------------------------------------------------------- */
 
 uint32_t ioapic_read(unsigned reg)

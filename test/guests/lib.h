@@ -244,6 +244,11 @@ uint64_t pci_msix_table(const struct pci_dev *d, unsigned *cap, unsigned *entrie
 /* Programs table entry `entry` (message to APIC `apic_id`, `vector`, fixed,
  * edge) and masks or unmasks it. */
 void msix_set_entry(uint64_t table, unsigned entry, unsigned apic_id, uint8_t vector, int masked);
+/* Enables MSI-X with the function masked, points entries 0..n-1 at
+ * vectors[0..n-1] on APIC 0, unmasks the function, and fails unless the
+ * message control and every entry read back enabled and unmasked. */
+void msix_enable(const struct pci_dev *d, unsigned cap, uint64_t table, const uint8_t *vectors,
+                 unsigned n);
 
 /* ---- LAPIC / IOAPIC (xAPIC MMIO) ----------------------------------------- */
 #define LAPIC_BASE 0xfee00000ul

@@ -315,22 +315,8 @@ static unsigned setup_msix(void)
     printf("net: MSI-X table at 0x%lx, %u entries\n", table, entries);
     irq_set_handler(RX_VECTOR, rx_isr);
     irq_set_handler(TX_VECTOR, tx_isr);
-    uint16_t ctrl = pci_read16(&vp.pci, cap + MSIX_CTRL);
-    pci_write16(&vp.pci, cap + MSIX_CTRL, ctrl | MSIX_CTRL_ENABLE | MSIX_CTRL_FUNCTION_MASK);
-    msix_set_entry(table, 0, 0, RX_VECTOR, 0);
-    if (used == 2)
-        msix_set_entry(table, 1, 0, TX_VECTOR, 0);
-    ctrl = pci_read16(&vp.pci, cap + MSIX_CTRL);
-    pci_write16(&vp.pci, cap + MSIX_CTRL, (ctrl | MSIX_CTRL_ENABLE) & ~MSIX_CTRL_FUNCTION_MASK);
-    ctrl = pci_read16(&vp.pci, cap + MSIX_CTRL);
-    if ((ctrl & (MSIX_CTRL_ENABLE | MSIX_CTRL_FUNCTION_MASK)) != MSIX_CTRL_ENABLE)
-        failf("MSI-X message control reads 0x%x, expected enable set and function mask clear",
-              ctrl);
-    for (unsigned e = 0; e < used; e++) {
-        uint32_t vctrl = mmio_read32(table + e * MSIX_ENTRY_SIZE + MSIX_ENTRY_CTRL);
-        if (vctrl & MSIX_ENTRY_CTRL_MASKED)
-            failf("MSI-X entry %u still masked (vector control 0x%x)", e, vctrl);
-    }
+    const uint8_t vectors[] = { RX_VECTOR, TX_VECTOR };
+    msix_enable(&vp.pci, cap, table, vectors, used);
     return used;
 }
 

@@ -135,51 +135,21 @@ static uint8_t tx_bufs[QSIZE][BUF_SIZE] __attribute__((aligned(64)));
 /* virtio 1.2 4.1.5.1.3: size, ring addresses, no MSI-X vector, enable. */
 static void bq_setup(struct bq *q, uint16_t index)
 {
-    uint64_t c = vp.common;
     memset(q, 0, sizeof *q);
     q->index = index;
     q->avail_wrap = 1;
     q->used_wrap = 1;
-    if (mmio_read16(c + VIRTIO_COMMON_NUMQ) <= index)
-        failf("virtio-net has no queue %u", index);
-    mmio_write16(c + VIRTIO_COMMON_Q_SELECT, index);
-    uint16_t max = mmio_read16(c + VIRTIO_COMMON_Q_SIZE);
-    if (max == 0)
-        failf("queue %u is not available", index);
-    uint16_t size = max < QSIZE ? max : QSIZE;
-    if (!packed)
-        while (size & (size - 1))
-            size &= (uint16_t)(size - 1);
-    mmio_write16(c + VIRTIO_COMMON_Q_SIZE, size);
-    if (mmio_read16(c + VIRTIO_COMMON_Q_SIZE) != size)
-        failf("queue %u size does not read back as %u", index, size);
-    q->size = size;
-
-    uint64_t d = (uintptr_t)&q->desc;
     uint64_t drv = packed ? (uintptr_t)&q->driver_event : (uintptr_t)&q->avail;
     uint64_t dev = packed ? (uintptr_t)&q->device_event : (uintptr_t)&q->used;
-    mmio_write32(c + VIRTIO_COMMON_Q_DESCLO, (uint32_t)d);
-    mmio_write32(c + VIRTIO_COMMON_Q_DESCHI, (uint32_t)(d >> 32));
-    mmio_write32(c + VIRTIO_COMMON_Q_AVAILLO, (uint32_t)drv);
-    mmio_write32(c + VIRTIO_COMMON_Q_AVAILHI, (uint32_t)(drv >> 32));
-    mmio_write32(c + VIRTIO_COMMON_Q_USEDLO, (uint32_t)dev);
-    mmio_write32(c + VIRTIO_COMMON_Q_USEDHI, (uint32_t)(dev >> 32));
-    mmio_write16(c + VIRTIO_COMMON_Q_MSIX, VIRTIO_MSI_NO_VECTOR);
-
-    uint64_t noff = (uint64_t)mmio_read16(c + VIRTIO_COMMON_Q_NOFF) * vp.notify_mult;
-    if (noff + 2 > vp.notify_len)
-        failf("queue %u notify offset is outside the notify region", index);
-    q->notify_addr = vp.notify_base + noff;
+    q->size = virtio_queue_program(&vp, index, QSIZE, packed, (uintptr_t)&q->desc, drv, dev,
+                                   VIRTIO_MSI_NO_VECTOR, &q->notify_addr);
 
     /* poll mode: no interrupts wanted (IF is 0 at CPL3 anyway) */
     if (packed)
         q->driver_event.flags = RING_EVENT_FLAGS_DISABLE;
     else
         q->avail.flags = VIRTQ_AVAIL_F_NO_INTERRUPT;
-
-    mmio_write16(c + VIRTIO_COMMON_Q_ENABLE, 1);
-    if (mmio_read16(c + VIRTIO_COMMON_Q_ENABLE) != 1)
-        failf("queue %u did not enable", index);
+    virtio_queue_enable(&vp, index);
 }
 
 /* Makes buffer `id` (addr, len) available.  Split: the ring entry only;

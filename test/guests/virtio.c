@@ -253,14 +253,10 @@ void virtio_cfg_read_bytes(struct virtio_pci *vp, unsigned off, void *buf, unsig
 
 /* ---- virtqueue set-up ----------------------------------------------------------- */
 
-void virtq_setup(struct virtio_pci *vp, struct virtq *vq, uint16_t index, uint16_t size,
-                 uint16_t msix_vector)
+uint16_t virtio_queue_program(struct virtio_pci *vp, uint16_t index, uint16_t size, int packed,
+                              uint64_t desc, uint64_t driver, uint64_t device, uint16_t msix_vector,
+                              uint64_t *notify_addr)
 {
-    memset(vq, 0, sizeof *vq);
-    vq->vp = vp;
-    vq->index = index;
-    vq->packed = (vp->features & VIRTIO_BIT(VIRTIO_F_RING_PACKED)) != 0;
-
     uint16_t nq = common_read16(vp, VIRTIO_COMMON_NUMQ);
     if (index >= nq)
         failf("virtio: queue %u requested, device has %u", index, nq);
@@ -272,36 +268,16 @@ void virtq_setup(struct virtio_pci *vp, struct virtq *vq, uint16_t index, uint16
     uint16_t max = common_read16(vp, VIRTIO_COMMON_Q_SIZE);
     if (max == 0)
         failf("virtio: queue %u is not available (queue_size 0)", index);
-    if (size > VQ_MAX_SIZE)
-        size = VQ_MAX_SIZE;
     if (size > max)
         size = max;
-    if (!vq->packed)
+    if (!packed)
         while (size & (size - 1))
             size &= (uint16_t)(size - 1);
     common_write16(vp, VIRTIO_COMMON_Q_SIZE, size);
     uint16_t got = common_read16(vp, VIRTIO_COMMON_Q_SIZE);
     if (got != size)
         failf("virtio: queue %u size reads %u after writing %u (max %u)", index, got, size, max);
-    vq->size = size;
-    vq->num_free = size;
 
-    /* driver state; the ring memory is all zero (memset above) */
-    if (vq->packed) {
-        vq->avail_wrap = 1;
-        vq->used_wrap = 1;
-        for (uint16_t i = 0; i < size; i++)
-            vq->free_ids[i] = (uint16_t)(size - 1 - i);
-        vq->nfree_ids = size;
-    } else {
-        for (uint16_t i = 0; i < size; i++)
-            vq->desc.split[i].next = (uint16_t)(i + 1);
-        vq->free_head = 0;
-    }
-
-    uint64_t desc = (uintptr_t)&vq->desc;
-    uint64_t driver = vq->packed ? (uintptr_t)&vq->driver_event : (uintptr_t)&vq->avail;
-    uint64_t device = vq->packed ? (uintptr_t)&vq->device_event : (uintptr_t)&vq->used;
     common_write64(vp, VIRTIO_COMMON_Q_DESCLO, desc);
     common_write64(vp, VIRTIO_COMMON_Q_AVAILLO, driver);
     common_write64(vp, VIRTIO_COMMON_Q_USEDLO, device);
@@ -318,13 +294,47 @@ void virtq_setup(struct virtio_pci *vp, struct virtq *vq, uint16_t index, uint16
     if (noff + 2 > vp->notify_len)
         failf("virtio: queue %u notify offset 0x%lx is outside the %u-byte notify region", index,
               noff, vp->notify_len);
-    vq->notify_addr = vp->notify_base + noff;
+    *notify_addr = vp->notify_base + noff;
+    return size;
+}
 
+void virtio_queue_enable(struct virtio_pci *vp, uint16_t index)
+{
+    common_write16(vp, VIRTIO_COMMON_Q_SELECT, index);
     common_write16(vp, VIRTIO_COMMON_Q_ENABLE, 1);
     uint16_t en = common_read16(vp, VIRTIO_COMMON_Q_ENABLE);
     if (en != 1)
         failf("virtio: queue %u queue_enable reads %u after writing 1 (status 0x%x)", index, en,
               virtio_status(vp));
+}
+
+void virtq_setup(struct virtio_pci *vp, struct virtq *vq, uint16_t index, uint16_t size,
+                 uint16_t msix_vector)
+{
+    memset(vq, 0, sizeof *vq);
+    vq->vp = vp;
+    vq->index = index;
+    vq->packed = (vp->features & VIRTIO_BIT(VIRTIO_F_RING_PACKED)) != 0;
+    uint64_t driver = vq->packed ? (uintptr_t)&vq->driver_event : (uintptr_t)&vq->avail;
+    uint64_t device = vq->packed ? (uintptr_t)&vq->device_event : (uintptr_t)&vq->used;
+    size = virtio_queue_program(vp, index, size < VQ_MAX_SIZE ? size : VQ_MAX_SIZE, vq->packed,
+                                (uintptr_t)&vq->desc, driver, device, msix_vector, &vq->notify_addr);
+    vq->size = size;
+    vq->num_free = size;
+
+    /* driver state; the ring memory is all zero (memset above) */
+    if (vq->packed) {
+        vq->avail_wrap = 1;
+        vq->used_wrap = 1;
+        for (uint16_t i = 0; i < size; i++)
+            vq->free_ids[i] = (uint16_t)(size - 1 - i);
+        vq->nfree_ids = size;
+    } else {
+        for (uint16_t i = 0; i < size; i++)
+            vq->desc.split[i].next = (uint16_t)(i + 1);
+        vq->free_head = 0;
+    }
+    virtio_queue_enable(vp, index);
 }
 
 void virtq_want_interrupts(struct virtq *vq, int on)

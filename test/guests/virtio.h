@@ -197,6 +197,18 @@ uint64_t virtio_negotiate(struct virtio_pci *vp, uint64_t wanted, uint64_t requi
 void virtq_setup(struct virtio_pci *vp, struct virtq *vq, uint16_t index, uint16_t size,
                  uint16_t msix_vector);
 
+/* The transport half of virtq_setup, for drivers with rings of their own
+ * (the benchmark guests): selects queue `index` (which must not be enabled
+ * yet), sets its size to min(size, device maximum), rounded down to a power
+ * of 2 unless `packed`, the ring addresses (desc; driver area: avail ring or
+ * driver event suppression; device area: used ring or device event
+ * suppression) and the MSI-X vector, and sets *notify_addr.  Returns the
+ * size.  virtio_queue_enable then makes the queue live. */
+uint16_t virtio_queue_program(struct virtio_pci *vp, uint16_t index, uint16_t size, int packed,
+                              uint64_t desc, uint64_t driver, uint64_t device, uint16_t msix_vector,
+                              uint64_t *notify_addr);
+void virtio_queue_enable(struct virtio_pci *vp, uint16_t index);
+
 /* Sets DRIVER_OK and checks that the device did not flag NEEDS_RESET. */
 void virtio_driver_ok(struct virtio_pci *vp);
 /* Writes 0 to device_status and waits until it reads back 0. */
