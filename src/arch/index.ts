@@ -1,8 +1,8 @@
 // Picks the architecture implementation: the host's, or one by name (the
-// vCPU worker is told which).
+// vCPU worker is told which). Only the one in use is loaded: a VMM process
+// and each of its workers compile their modules at start-up, and the other
+// architecture's are dead weight there.
 import type { Arch, ArchName } from './arch.js';
-import { x86_64 } from './x86_64/index.js';
-import { aarch64 } from './aarch64/index.js';
 
 export class UnsupportedHostError extends Error {
   constructor(message: string) {
@@ -11,12 +11,16 @@ export class UnsupportedHostError extends Error {
   }
 }
 
-export function archByName(name: ArchName): Arch {
-  return name === 'x86_64' ? x86_64 : aarch64;
+export async function loadArch(name: ArchName): Promise<Arch> {
+  return name === 'x86_64' ? (await import('./x86_64/index.js')).x86_64 : (await import('./aarch64/index.js')).aarch64;
 }
 
-export function hostArch(nodeArch: string = process.arch): Arch {
-  if (nodeArch === 'x64') return x86_64;
-  if (nodeArch === 'arm64') return aarch64;
+export function hostArchName(nodeArch: string = process.arch): ArchName {
+  if (nodeArch === 'x64') return 'x86_64';
+  if (nodeArch === 'arm64') return 'aarch64';
   throw new UnsupportedHostError(`tsvmm runs on x86_64 and aarch64 hosts, not ${nodeArch}`);
+}
+
+export function hostArch(nodeArch: string = process.arch): Promise<Arch> {
+  return loadArch(hostArchName(nodeArch));
 }

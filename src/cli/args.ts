@@ -40,7 +40,8 @@ export class UsageError extends Error {
 export const USAGE = `Usage: tsvmm -k KERNEL [options]
 
 Boots a Linux guest under KVM with an 8250 console on this terminal.
-Press Ctrl-A x to quit, Ctrl-A Ctrl-A to send Ctrl-A to the guest.
+Press Ctrl-A x to quit, Ctrl-A b to send a break (then a SysRq key), Ctrl-A Ctrl-A
+to send Ctrl-A to the guest; Ctrl-A h lists these keys.
 
   -k, --kernel FILE      bzImage or uncompressed vmlinux (x86_64), Image (arm64)
   -i, --initrd FILE      initial ramdisk

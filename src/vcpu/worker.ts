@@ -2,45 +2,25 @@
 // to (they live on this thread, so an exit never waits for another thread),
 // and loops on KVM_RUN. It reports how the guest ended with one message.
 import { parentPort, workerData } from 'node:worker_threads';
-import { archByName } from '../arch/index.js';
-import type { ArchName, MachineContext } from '../arch/arch.js';
+import { loadArch } from '../arch/index.js';
+import type { Arch, MachineContext } from '../arch/arch.js';
 import { Bus } from '../bus/bus.js';
 import { VmFd } from '../kvm/vm.js';
 import { VcpuFd } from '../kvm/vcpu.js';
-import { GuestMemory, type GuestMemoryDescriptor } from '../memory/guest_memory.js';
+import { GuestMemory } from '../memory/guest_memory.js';
 import { FdWriter } from '../vmm/fd_writer.js';
 import { SharedRing } from '../vmm/shared_ring.js';
 import { runVcpu, type VcpuStop } from './run_loop.js';
 import { PciBus } from '../pci/pci_bus.js';
 import { PCI_REG, PCI_COMMAND } from '../pci/constants.js';
 import { VirtioPciTransport } from '../devices/virtio/pci_transport.js';
-import { createDeviceModel } from '../vmm/virtio_runtime.js';
+import { loadVirtioKind, type VirtioKind } from '../vmm/virtio_runtime.js';
 import { GsiRouter } from '../vmm/gsi_router.js';
 import { VirtioPciHost } from '../vmm/virtio_pci_host.js';
-import type { VirtioDeviceSpec } from '../vmm/virtio_spec.js';
+import { CONSOLE_FLAG, type VcpuWorkerData, type VcpuWorkerMessage } from './protocol.js';
 
-export interface VcpuWorkerData {
-  arch: ArchName;
-  vmFd: number;
-  vcpuFd: number;
-  mmapSize: number;
-  memory: GuestMemoryDescriptor;
-  consoleRing: SharedArrayBuffer;
-  /** Int32Array words: [0] = the guest enabled the console RX interrupt. */
-  consoleFlags: SharedArrayBuffer;
-  stdoutFd: number;
-  /** virtio-pci devices to put on the PCI bus. */
-  virtio: VirtioDeviceSpec[];
-  /** Set to 1 by the main thread once the process is sealed and the guest may run. */
-  go: Int32Array;
-}
 
-export type VcpuWorkerMessage = { kind: 'ready' } | { kind: 'log'; line: string } | { kind: 'stopped'; stop: VcpuStop } | { kind: 'error'; message: string };
-
-export const CONSOLE_FLAG = { RX_IRQ_ENABLED: 0 } as const;
-
-function main(d: VcpuWorkerData): VcpuStop {
-  const arch = archByName(d.arch);
+function main(d: VcpuWorkerData, arch: Arch, kinds: readonly VirtioKind[]): VcpuStop {
   const memory = GuestMemory.map(d.memory);
   const vm = new VmFd(d.vmFd);
   const vcpu = new VcpuFd(d.vcpuFd, d.mmapSize);
@@ -70,8 +50,8 @@ function main(d: VcpuWorkerData): VcpuStop {
     const router = new GsiRouter(vm, arch.defaultGsiRoutes(), arch.firstMsiGsi);
     const pci = new PciBus();
     arch.attachPciBus(ctx, pci);
-    for (const spec of d.virtio) {
-      const device = createDeviceModel(spec.backend, log);
+    for (const [i, spec] of d.virtio.entries()) {
+      const device = kinds[i]!.createDeviceModel(spec.backend, log);
       const host = new VirtioPciHost(vm, mmio, router, spec, log);
       const transport = new VirtioPciTransport(device, new Int32Array(spec.state), host);
       host.attach(transport);
@@ -100,7 +80,10 @@ function main(d: VcpuWorkerData): VcpuStop {
 if (parentPort) {
   let msg: VcpuWorkerMessage;
   try {
-    msg = { kind: 'stopped', stop: main(workerData as VcpuWorkerData) };
+    // Only the modules this VM needs: the host's architecture, its devices' kinds.
+    const d = workerData as VcpuWorkerData;
+    const kinds = await Promise.all(d.virtio.map((v) => loadVirtioKind(v.backend.kind)));
+    msg = { kind: 'stopped', stop: main(d, await loadArch(d.arch), kinds) };
   } catch (err) {
     msg = { kind: 'error', message: err instanceof Error ? err.message : String(err) };
   }

@@ -10,7 +10,7 @@ import { GuestMemory, type GuestMemoryDescriptor } from '../memory/guest_memory.
 import { SharedInterrupts, SHARED } from '../devices/virtio/shared_state.js';
 import { VIRTIO_STATUS } from '../devices/virtio/constants.js';
 import { CONTROL_WORD, type VirtioDeviceSpec } from './virtio_spec.js';
-import { createQueueRuntime } from './virtio_runtime.js';
+import { loadVirtioKind, type VirtioKind } from './virtio_runtime.js';
 
 export interface DeviceWorkerData {
   memory: GuestMemoryDescriptor;
@@ -19,7 +19,7 @@ export interface DeviceWorkerData {
 
 const ONE = new BigUint64Array([1n]);
 
-function serve(d: DeviceWorkerData): never {
+function serve(d: DeviceWorkerData, kind: VirtioKind): never {
   const { spec } = d;
   const memory = GuestMemory.map(d.memory);
   const state = new Int32Array(spec.state);
@@ -34,7 +34,7 @@ function serve(d: DeviceWorkerData): never {
     },
     intx: () => native.write(spec.intxFd, ONE),
   });
-  const runtime = createQueueRuntime(spec.backend, { memory, state, sink, numQueues: spec.numQueues, log });
+  const runtime = kind.createQueueRuntime(spec.backend, { memory, state, sink, numQueues: spec.numQueues, log });
   let lastReset = Atomics.load(control, CONTROL_WORD.RESET_REQUEST);
 
   // struct pollfd[]: control, one per queue kick, the INTx resample fd, the backend fd.
@@ -91,4 +91,7 @@ function serve(d: DeviceWorkerData): never {
   }
 }
 
-if (parentPort) serve(workerData as DeviceWorkerData);
+if (parentPort) {
+  const d = workerData as DeviceWorkerData;
+  serve(d, await loadVirtioKind(d.spec.backend.kind));
+}

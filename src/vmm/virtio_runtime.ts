@@ -1,24 +1,13 @@
 // What a device worker runs for each kind of virtio device: the device model
 // (for the vCPU side's config space) and the queue-side runtime (for the
-// device worker). Both are built from the same plain-data spec.
+// device worker). Both are built from the same plain-data spec. Each kind
+// lives in a module of its own (virtio_blk_runtime.ts, virtio_net_runtime.ts),
+// loaded only by the threads of a VMM that has such a device: every worker
+// compiles what it imports at start-up.
 import type { GuestMemory } from '../memory/guest_memory.js';
-import { POLL } from '../native/linux.js';
 import type { InterruptSink, VirtioDevice } from '../devices/virtio/device.js';
-import { createQueue, negotiatedFeatures } from '../devices/virtio/shared_state.js';
-import { BlockDevice } from '../devices/virtio/block/device.js';
-import { FileBackend } from '../devices/virtio/block/backend.js';
-import { BlockQueueHandler } from '../devices/virtio/block/queue_handler.js';
-import { NetDevice } from '../devices/virtio/net/device.js';
-import { NetQueueHandler } from '../devices/virtio/net/queue_handler.js';
-import { FdPacketIo } from '../devices/virtio/net/packet_io.js';
-import { configureTap } from '../devices/virtio/net/tap.js';
-import { VIRTIO_NET_QUEUE } from '../devices/virtio/net/constants.js';
+import { createQueue } from '../devices/virtio/shared_state.js';
 import type { VirtioBackendSpec } from './virtio_spec.js';
-
-export function createDeviceModel(b: VirtioBackendSpec, log: (line: string) => void): VirtioDevice {
-  if (b.kind === 'blk') return new BlockDevice({ size: b.size, readOnly: b.readOnly, serial: b.serial, log });
-  return new NetDevice({ mac: Uint8Array.from(b.mac) });
-}
 
 /** The queue side of one device, driven by the device worker's poll loop. */
 export interface QueueRuntime {
@@ -37,7 +26,7 @@ export interface QueueRuntime {
   resume(): void;
 }
 
-interface Ctx {
+export interface Ctx {
   memory: GuestMemory;
   state: Int32Array;
   sink: InterruptSink;
@@ -45,7 +34,7 @@ interface Ctx {
   log: (line: string) => void;
 }
 
-function buildQueues(c: Ctx): ReturnType<typeof createQueue>[] {
+export function buildQueues(c: Ctx): ReturnType<typeof createQueue>[] {
   const queues = [];
   for (let q = 0; q < c.numQueues; q++) {
     try {
@@ -58,87 +47,14 @@ function buildQueues(c: Ctx): ReturnType<typeof createQueue>[] {
   return queues;
 }
 
-class BlockRuntime implements QueueRuntime {
-  private handlers: Array<BlockQueueHandler | null> = [];
-  private readonly device: BlockDevice;
-  private readonly backend: FileBackend;
-  readonly busy = false;
-
-  constructor(
-    private readonly c: Ctx,
-    b: Extract<VirtioBackendSpec, { kind: 'blk' }>,
-  ) {
-    this.device = new BlockDevice({ size: b.size, readOnly: b.readOnly, serial: b.serial, log: c.log });
-    this.backend = new FileBackend(b.fd);
-  }
-  get active(): boolean {
-    return this.handlers.length > 0;
-  }
-  activate(): void {
-    const c = this.c;
-    this.handlers = buildQueues(c).map((queue, q) => (queue === null ? null : new BlockQueueHandler(c.memory, queue, q, this.device, this.backend, c.state, c.sink, c.log)));
-    for (const h of this.handlers) h?.process();
-  }
-  reset(): void {
-    this.handlers = [];
-  }
-  kick(q: number): void {
-    this.handlers[q]?.process();
-  }
-  extraPoll(): undefined {
-    return undefined;
-  }
-  extraReady(): void {}
-  resume(): void {}
+/** One kind of virtio device: its model and its queue runtime, from its spec. */
+export interface VirtioKind<S extends VirtioBackendSpec = VirtioBackendSpec> {
+  createDeviceModel(b: S, log: (line: string) => void): VirtioDevice;
+  createQueueRuntime(b: S, c: Ctx): QueueRuntime;
 }
 
-class NetRuntime implements QueueRuntime {
-  private handler: NetQueueHandler | null = null;
-  private readonly io: FdPacketIo;
-
-  constructor(
-    private readonly c: Ctx,
-    private readonly b: Extract<VirtioBackendSpec, { kind: 'net' }>,
-  ) {
-    this.io = new FdPacketIo(b.tapFd);
-  }
-  get active(): boolean {
-    return this.handler !== null;
-  }
-  get busy(): boolean {
-    return this.handler?.busy ?? false;
-  }
-  activate(): void {
-    const c = this.c;
-    const features = negotiatedFeatures(c.state);
-    configureTap(this.b.tapFd, features);
-    const [rx, tx] = buildQueues(c);
-    this.handler = new NetQueueHandler(c.memory, rx ?? null, tx ?? null, this.io, features, c.state, c.sink, c.log);
-    this.handler.processTx();
-    this.handler.processRx();
-  }
-  reset(): void {
-    this.handler = null;
-  }
-  kick(q: number): void {
-    if (q === VIRTIO_NET_QUEUE.RX) this.handler?.processRx();
-    else if (q === VIRTIO_NET_QUEUE.TX) this.handler?.processTx();
-  }
-  extraPoll(): { fd: number; events: number } | undefined {
-    return this.handler === null ? undefined : { fd: this.b.tapFd, events: this.handler.tapEvents() };
-  }
-  resume(): void {
-    this.handler?.processTx();
-  }
-  extraReady(revents: number): void {
-    const h = this.handler;
-    if (h === null) return;
-    if (revents & POLL.IN) h.processRx();
-    if (revents & POLL.OUT) h.processTx();
-    if (revents & (POLL.ERR | POLL.HUP | POLL.NVAL)) this.c.log('virtio-net: the TAP device went away');
-  }
-}
-
-export function createQueueRuntime(b: VirtioBackendSpec, c: Ctx): QueueRuntime {
-  return b.kind === 'blk' ? new BlockRuntime(c, b) : new NetRuntime(c, b);
+/** The module of one kind of device. */
+export async function loadVirtioKind(kind: VirtioBackendSpec['kind']): Promise<VirtioKind> {
+  const k = kind === 'blk' ? (await import('./virtio_blk_runtime.js')).blk : (await import('./virtio_net_runtime.js')).net;
+  return k as VirtioKind;
 }

@@ -10,11 +10,10 @@ import { Kvm } from '../kvm/system.js';
 import { GuestMemory } from '../memory/guest_memory.js';
 import { native } from '../native/addon.js';
 import { EFD } from '../native/linux.js';
-import { CONSOLE_FLAG, type VcpuWorkerData, type VcpuWorkerMessage } from '../vcpu/worker.js';
+import { CONSOLE_FLAG, type VcpuWorkerData, type VcpuWorkerMessage } from '../vcpu/protocol.js';
 import { readInputFile } from './files.js';
 import { KernelFormatError } from '../loader/errors.js';
 import { SharedRing } from './shared_ring.js';
-import { sealProcess } from './seal.js';
 import { openDisk } from '../devices/virtio/block/disk.js';
 import { openTap } from '../devices/virtio/net/tap.js';
 import { defaultMac, formatMac, parseMac } from '../devices/virtio/net/mac.js';
@@ -40,7 +39,10 @@ const CONSOLE_RING_BYTES = 4096;
 const MAX_IMAGE_BYTES = 2 * 1024 ** 3 - 1;
 
 export async function runVmm(config: VmConfig, host: VmmHost): Promise<number> {
-  const arch = hostArch();
+  const arch = await hostArch();
+  // The seccomp code and tables only when asked for, and before the seal:
+  // nothing is loaded after it.
+  const seal = config.seccomp === 'off' ? undefined : await import('./seal.js');
   const kernel = readInputFile('kernel', config.kernel, Math.min(config.memoryBytes, MAX_IMAGE_BYTES));
   const initrd = config.initrd === undefined ? undefined : readInputFile('initrd', config.initrd, Math.min(config.memoryBytes, MAX_IMAGE_BYTES));
   const quirk = arch.hostQuirk();
@@ -132,7 +134,7 @@ export async function runVmm(config: VmConfig, host: VmmHost): Promise<number> {
       // stdin is opened before the seal: libuv may reopen a terminal (openat).
       startConsoleInput(ring, flags, kick, host, () => finish(0));
       try {
-        if (config.seccomp !== 'off') sealProcess(arch.name, config.seccomp, host);
+        if (seal !== undefined && config.seccomp !== 'off') seal.sealProcess(arch.name, config.seccomp, host);
       } catch (err) {
         reject(err);
         return;

@@ -8,7 +8,7 @@ import { cellsOf, nodeAt, readFdt, stringsOf } from './fdt_reader.js';
 import { IRQ, LAYOUT, MiB } from './layout.js';
 import { spiIrqLine } from './gic.js';
 import { UART_NODE } from './machine_fdt.js';
-import { hostArch } from '../index.js';
+import { hostArch, hostArchName, UnsupportedHostError } from '../index.js';
 import type { MachineContext } from '../arch.js';
 import type { Kvm } from '../../kvm/system.js';
 import type { VmFd } from '../../kvm/vm.js';
@@ -111,8 +111,10 @@ test('the console UART and the ECAM window sit on the MMIO bus', () => {
   assert.equal(mmio.read(LAYOUT.PCI_ECAM_START + (5 << 15), 4), 0xffffffff, 'an empty slot');
 });
 
-test('an arm64 host gets this Arch, with the capabilities it needs', () => {
-  assert.equal(hostArch('arm64'), aarch64);
+test('an arm64 host gets this Arch, with the capabilities it needs', async () => {
+  assert.equal(await hostArch('arm64'), aarch64);
+  assert.equal(hostArchName('x64'), 'x86_64');
+  assert.throws(() => hostArchName('riscv64'), UnsupportedHostError);
   assert.equal(aarch64.name, 'aarch64');
   assert.equal(aarch64.requiredCaps['ARM_PSCI_0_2'], KVM_CAP.ARM_PSCI_0_2);
   for (const cap of ['IRQCHIP', 'IRQFD', 'IRQ_ROUTING', 'IOEVENTFD', 'ONE_REG', 'DEVICE_CTRL']) assert.ok(cap in aarch64.requiredCaps, cap);
