@@ -20,7 +20,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { cpuName, detectTscHz, ensureGuestBuilt, GUEST_DIR, makeUsage, measure, ROOT, say } from './common.mjs';
+import { benchMain, cpuName, detectTscHz, ensureGuestBuilt, GUEST_DIR, makeUsage, measure, parseOptions, ringList, ROOT, say, wholeNumber } from './common.mjs';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 
@@ -32,31 +32,17 @@ const WORKLOADS = [
   { name: 'seq64k_qd1', label: '64K sequential read, QD1', unit: 'MB/s' },
 ];
 
-function parseArgs(argv) {
-  const o = { secs: 3, ops: 0, sizeMiB: 256, rings: ['split', 'packed'], tscHz: 0, json: false, inner: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const val = () => {
-      if (i + 1 >= argv.length) usage(`${a} needs a value`);
-      return argv[++i];
-    };
-    const num = (v) => {
-      const n = Number(v);
-      if (!Number.isFinite(n) || n < 0) usage(`${a} ${v}: not a number`);
-      return n;
-    };
-    if (a === '--secs') o.secs = Math.max(1, Math.round(num(val())));
-    else if (a === '--ops') o.ops = Math.round(num(val()));
-    else if (a === '--size') o.sizeMiB = Math.max(1, Math.round(num(val())));
-    else if (a === '--rings') o.rings = val().split(',').filter(Boolean);
-    else if (a === '--tsc-hz') o.tscHz = Math.round(num(val()));
-    else if (a === '--json') o.json = true;
-    else if (a === '--inner') o.inner = true;
-    else if (a === '-h' || a === '--help') usage();
-    else usage(`unknown argument ${a}`);
-  }
-  for (const r of o.rings) if (r !== 'split' && r !== 'packed') usage(`--rings: ${r} is not split or packed`);
-  return o;
+function parseCli(argv) {
+  const v = parseOptions(argv, { secs: { type: 'string' }, ops: { type: 'string' }, size: { type: 'string' }, rings: { type: 'string' }, 'tsc-hz': { type: 'string' } }, usage);
+  return {
+    secs: v.secs === undefined ? 3 : Math.max(1, wholeNumber(usage, 'secs', v.secs)),
+    ops: v.ops === undefined ? 0 : wholeNumber(usage, 'ops', v.ops),
+    sizeMiB: v.size === undefined ? 256 : Math.max(1, wholeNumber(usage, 'size', v.size)),
+    rings: ringList(usage, v.rings ?? 'split,packed'),
+    tscHz: v['tsc-hz'] === undefined ? 0 : wholeNumber(usage, 'tsc-hz', v['tsc-hz']),
+    json: v.json === true,
+    inner: v.inner === true,
+  };
 }
 
 const usage = makeUsage('bench/blk.mjs', 'usage: node bench/blk.mjs [--secs N | --ops N] [--size MiB] [--rings split,packed] [--tsc-hz HZ] [--json]');
@@ -233,16 +219,4 @@ async function inner(o, where) {
   }
 }
 
-const opts = parseArgs(process.argv.slice(2));
-try {
-  if (opts.inner) {
-    // --inner is how the outer side runs this inside the test host
-    const report = await inner(opts, 'test host (scripts/testhost: QEMU TCG VM, nested SVM, 1 vCPU)');
-    console.log(`BENCHJSON ${JSON.stringify(report)}`);
-  } else {
-    await outer(opts);
-  }
-} catch (err) {
-  console.error(`bench/blk.mjs: ${err instanceof Error ? err.message : String(err)}`);
-  process.exit(1);
-}
+await benchMain('bench/blk.mjs', parseCli(process.argv.slice(2)), inner, outer);

@@ -6,6 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const GUEST_DIR = join(ROOT, 'test', 'guests');
@@ -90,4 +91,51 @@ export async function measure(runHere, innerArgs) {
   const line = r.out.split(/\r?\n/).find((l) => l.startsWith('BENCHJSON '));
   if (r.code !== 0 || !line) throw new Error(`the test-host run failed (status ${r.code})`);
   return JSON.parse(line.slice('BENCHJSON '.length));
+}
+
+/**
+ * The options in `argv` (node:util parseArgs, strict): `options` plus the
+ * ones every benchmark has (--json, --inner, -h/--help). A bad or unknown
+ * option is a usage error; --help prints the usage.
+ */
+export function parseOptions(argv, options, usage) {
+  let values;
+  try {
+    ({ values } = parseArgs({ args: argv, options: { ...options, json: { type: 'boolean' }, inner: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false }));
+  } catch (err) {
+    usage(err instanceof Error ? err.message : String(err));
+  }
+  if (values.help) usage();
+  return values;
+}
+
+/** A non-negative number from option `name`'s value `v`, rounded; else a usage error. */
+export function wholeNumber(usage, name, v) {
+  const n = Number(v);
+  if (v === '' || !Number.isFinite(n) || n < 0) usage(`--${name} ${v}: not a non-negative number`);
+  return Math.round(n);
+}
+
+/** A comma-separated list of split/packed. */
+export function ringList(usage, v) {
+  const rings = v.split(',').filter(Boolean);
+  for (const r of rings) if (r !== 'split' && r !== 'packed') usage(`--rings: ${r} is not split or packed`);
+  return rings;
+}
+
+const TESTHOST_WHERE = 'test host (scripts/testhost: QEMU TCG VM, nested SVM, 1 vCPU)';
+
+/**
+ * Runs a benchmark: with --inner (how measure() runs it inside the test
+ * host) the measured side, whose report is one BENCHJSON line; else the
+ * outer side. An error is one line and exit status 1.
+ */
+export async function benchMain(name, o, inner, outer) {
+  try {
+    if (o.inner) console.log(`BENCHJSON ${JSON.stringify(await inner(o, TESTHOST_WHERE))}`);
+    else await outer(o);
+  } catch (err) {
+    console.error(`${name}: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  }
 }

@@ -37,7 +37,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import { cpuName, detectTscHz, ensureGuestBuilt, GUEST_DIR, makeUsage, measure, ROOT, say } from './common.mjs';
+import { benchMain, cpuName, detectTscHz, ensureGuestBuilt, GUEST_DIR, makeUsage, measure, parseOptions, ringList, ROOT, say, wholeNumber } from './common.mjs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { randomInt } from 'node:crypto';
 
@@ -54,33 +54,20 @@ const LAUNCH =
   'main(process.argv.slice(2)).then((c) => { process.exitCode = c; },' +
   ' (e) => { process.stderr.write(`tsvmm: ${e instanceof Error ? e.message : String(e)}\\n`); process.exitCode = 1; });';
 
-function parseArgs(argv) {
-  const o = { secs: 3, warmup: 20, sizes: [64, 1500], rings: ['split'], window: 256, dist: 'dist', tscHz: 0, json: false, inner: false, print: undefined };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const val = () => {
-      if (i + 1 >= argv.length) usage(`${a} needs a value`);
-      return argv[++i];
-    };
-    const num = (v) => {
-      const n = Number(v);
-      if (!Number.isFinite(n) || n < 0) usage(`${a} ${v}: not a number`);
-      return n;
-    };
-    if (a === '--secs') o.secs = Math.max(1, Math.round(num(val())));
-    else if (a === '--warmup') o.warmup = Math.round(num(val()));
-    else if (a === '--sizes') o.sizes = val().split(',').filter(Boolean).map((s) => Math.round(num(s)));
-    else if (a === '--rings') o.rings = val().split(',').filter(Boolean);
-    else if (a === '--window') o.window = Math.round(num(val()));
-    else if (a === '--dist') o.dist = val();
-    else if (a === '--tsc-hz') o.tscHz = Math.round(num(val()));
-    else if (a === '--json') o.json = true;
-    else if (a === '--print') o.print = val();
-    else if (a === '--inner') o.inner = true;
-    else if (a === '-h' || a === '--help') usage();
-    else usage(`unknown argument ${a}`);
-  }
-  for (const r of o.rings) if (r !== 'split' && r !== 'packed') usage(`--rings: ${r} is not split or packed`);
+function parseCli(argv) {
+  const v = parseOptions(argv, { secs: { type: 'string' }, warmup: { type: 'string' }, sizes: { type: 'string' }, rings: { type: 'string' }, window: { type: 'string' }, dist: { type: 'string' }, 'tsc-hz': { type: 'string' }, print: { type: 'string' } }, usage);
+  const o = {
+    secs: v.secs === undefined ? 3 : Math.max(1, wholeNumber(usage, 'secs', v.secs)),
+    warmup: v.warmup === undefined ? 20 : wholeNumber(usage, 'warmup', v.warmup),
+    sizes: (v.sizes ?? '64,1500').split(',').filter(Boolean).map((x) => wholeNumber(usage, 'sizes', x)),
+    rings: ringList(usage, v.rings ?? 'split'),
+    window: v.window === undefined ? 256 : wholeNumber(usage, 'window', v.window),
+    dist: v.dist ?? 'dist',
+    tscHz: v['tsc-hz'] === undefined ? 0 : wholeNumber(usage, 'tsc-hz', v['tsc-hz']),
+    json: v.json === true,
+    inner: v.inner === true,
+    print: v.print,
+  };
   for (const s of o.sizes) if (s < 60 || s > 1514) usage(`--sizes: ${s} is not a frame size from 60 to 1514`);
   // The addon is found relative to the compiled files (DIST/src/native/addon.js
   // -> ../../../native/build), so DIST must be a top-level directory of the repository.
@@ -99,6 +86,10 @@ const usage = makeUsage('bench/net.mjs', 'usage: node bench/net.mjs [--secs N] [
 
 
 async function outer(o) {
+  if (o.print) {
+    printReport(JSON.parse(readFileSync(o.print, 'utf8')));
+    return;
+  }
   if (!existsSync(join(ROOT, o.dist, 'src', 'cli', 'main.js'))) throw new Error(`${o.dist}/ is missing: run \`npm run build\` first (or tsc --outDir ${o.dist})`);
   if (!existsSync(join(ROOT, 'native', 'build', 'Release', 'tsvmm.node'))) throw new Error('the native addon is not built: run `npm ci`');
   ensureGuestBuilt(GUEST, 'netbench.c', [join(ROOT, 'bench', 'netframe.h')], say);
@@ -436,18 +427,4 @@ async function inner(o, where) {
   }
 }
 
-const opts = parseArgs(process.argv.slice(2));
-try {
-  if (opts.print) {
-    printReport(JSON.parse(readFileSync(opts.print, 'utf8')));
-  } else if (opts.inner) {
-    // --inner is how the outer side runs this inside the test host
-    const report = await inner(opts, 'test host (scripts/testhost: QEMU TCG VM, nested SVM, 1 vCPU)');
-    console.log(`BENCHJSON ${JSON.stringify(report)}`);
-  } else {
-    await outer(opts);
-  }
-} catch (err) {
-  console.error(`bench/net.mjs: ${err instanceof Error ? err.message : String(err)}`);
-  process.exit(1);
-}
+await benchMain('bench/net.mjs', parseCli(process.argv.slice(2)), inner, outer);

@@ -26,7 +26,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cpuName, ensureGuestBuilt, GUEST_DIR, makeUsage, measure, ROOT, say } from './common.mjs';
+import { benchMain, cpuName, ensureGuestBuilt, GUEST_DIR, makeUsage, measure, parseOptions, ROOT, say, wholeNumber } from './common.mjs';
 
 const GUEST = join(GUEST_DIR, 'build', 'echo.elf');
 const usage = makeUsage('bench/startup.mjs', 'usage: node bench/startup.mjs [--runs N] [--json]');
@@ -34,20 +34,11 @@ const usage = makeUsage('bench/startup.mjs', 'usage: node bench/startup.mjs [--r
 // The bare-Node floor: the same dialogue as the echo guest, on a pipe.
 const BARE_NODE = "process.stdout.write('READY\\n'); process.stdin.on('data', (d) => { if (d.includes(113)) { process.stdout.write('BYE\\n'); process.exit(0); } });";
 
-function parseArgs(argv) {
-  const o = { runs: 3, json: false, inner: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--runs') {
-      const n = Number(argv[++i]);
-      if (!Number.isInteger(n) || n < 1) usage(`--runs ${argv[i]}: not a positive integer`);
-      o.runs = n;
-    } else if (a === '--json') o.json = true;
-    else if (a === '--inner') o.inner = true;
-    else if (a === '-h' || a === '--help') usage();
-    else usage(`unknown argument ${a}`);
-  }
-  return o;
+function parseCli(argv) {
+  const v = parseOptions(argv, { runs: { type: 'string' } }, usage);
+  const runs = v.runs === undefined ? 3 : wholeNumber(usage, 'runs', v.runs);
+  if (runs < 1) usage('--runs must be at least 1');
+  return { runs, json: v.json === true, inner: v.inner === true };
 }
 
 // ---- /proc -----------------------------------------------------------------
@@ -224,15 +215,4 @@ function printReport(rep) {
 
 // ---- main -------------------------------------------------------------------
 
-const opts = parseArgs(process.argv.slice(2));
-try {
-  if (opts.inner) {
-    const report = await inner(opts, 'test host (scripts/testhost: QEMU TCG VM, nested SVM, 1 vCPU)');
-    console.log(`BENCHJSON ${JSON.stringify(report)}`);
-  } else {
-    await outer(opts);
-  }
-} catch (err) {
-  console.error(`bench/startup.mjs: ${err instanceof Error ? err.message : String(err)}`);
-  process.exit(1);
-}
+await benchMain('bench/startup.mjs', parseCli(process.argv.slice(2)), inner, outer);

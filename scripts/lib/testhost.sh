@@ -2,7 +2,8 @@
 # scripts/testhost-arm64/run.sh share: the job directory and its clean-up,
 # the writable shares, showing the command's output from the console, and
 # reading the command's exit status. Sourced; the caller sets `cache`,
-# `verbose`, and a `log` and a `share TAG DIR` function.
+# `verbose`, `p9dev` (the virtio-9p device QEMU's machine takes) and a `log`
+# function.
 
 # A fresh job dir ($job) in $cache; on exit, no QEMU left behind (it would
 # hold the lock) and the dir removed.
@@ -18,6 +19,18 @@ th_cleanup() {
 	rm -rf "$job"
 }
 
+# Adds a 9p share of DIR, mount tag TAG (read-only with a third argument),
+# to qemu_args.
+qemu_args=()
+n=0
+share() {
+	local ro=
+	[ -n "${3:-}" ] && ro=,readonly=on
+	qemu_args+=(-fsdev "local,id=fs$n,path=$2,security_model=none,multidevs=remap$ro"
+		-device "$p9dev,fsdev=fs$n,mount_tag=$1")
+	n=$((n + 1))
+}
+
 # Shares each TESTHOST_RW dir (default: the repository at $1) with `share`,
 # and lists "TAG [EXTRA] DIR" in $job/mounts for the VM's init (EXTRA: $2).
 th_share_rw() {
@@ -30,6 +43,16 @@ th_share_rw() {
 		share "rw$n" "$d"
 		echo "rw$((n - 1)) ${2:+$2 }$d" >> "$job/mounts"
 	done
+}
+
+# Takes the VM lock (one test-host VM at a time) and sets $build to the
+# prepared kernel and initramfs: under the lock, because a rebuild (new
+# inputs) deletes the previous build, which must not happen while another
+# wrapper is about to boot it.
+th_lock_and_prepare() {
+	exec 9> "$cache/qemu.lock"
+	flock 9
+	build=$("$here/prepare.sh")
 }
 
 # The console (stdin) into $job/console.log; shown whole when verbose, else

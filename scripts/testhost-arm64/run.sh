@@ -41,21 +41,11 @@ th_job_init
 	printf '\n'
 } > "$job/cmd.sh"
 
-qemu_args=()
-n=0
-share() { # share TAG DIR
-	qemu_args+=(-fsdev "local,id=fs$n,path=$2,security_model=none,multidevs=remap"
-		-device "virtio-9p-device,fsdev=fs$n,mount_tag=$1")
-	n=$((n + 1))
-}
+p9dev=virtio-9p-device
 share job "$job"
 th_share_rw "$(cd "$here/../.." && pwd)" "${TESTHOST_9P_CACHE:-mmap}"
 
-exec 9> "$cache/qemu.lock"
-flock 9
-# Under the VM lock: a rebuild (new inputs) deletes the previous build, which
-# must not happen while another wrapper is about to boot it.
-build=$("$here/prepare.sh")
+th_lock_and_prepare
 start=$(date +%s.%N)
 set +e
 # virtualization=on: the kernel is entered at EL2 and KVM initialises there;

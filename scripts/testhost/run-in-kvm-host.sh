@@ -54,24 +54,11 @@ microvm)
 	kernel_args= ;;
 esac
 
-qemu_args=()
-n=0
-share() { # share TAG DIR [ro]
-	local ro=
-	[ -n "${3:-}" ] && ro=,readonly=on
-	qemu_args+=(-fsdev "local,id=fs$n,path=$2,security_model=none,multidevs=remap$ro"
-		-device "$p9dev,fsdev=fs$n,mount_tag=$1")
-	n=$((n + 1))
-}
 share hostroot / ro
 share job "$job"
 th_share_rw "$(cd "$here/../.." && pwd)"
 
-exec 9> "$cache/qemu.lock"
-flock 9
-# Under the VM lock: a rebuild (new inputs) deletes the previous build, which
-# must not happen while another wrapper is about to boot it.
-build=$("$here/prepare.sh")
+th_lock_and_prepare
 start=$(date +%s.%N)
 set +e
 timeout --foreground -k 5 "${TESTHOST_TIMEOUT:-3600}" qemu-system-x86_64 -pidfile "$job/qemu.pid" \
