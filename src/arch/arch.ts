@@ -61,8 +61,29 @@ export interface HostQuirk {
   notice: string;
 }
 
-export interface Arch {
+/**
+ * The part of an architecture the vCPU thread needs: the machine's legacy
+ * devices, how the PCI bus is reached, the interrupt routing, and a vCPU's
+ * state for a failure line. Each architecture keeps it in its machine.ts,
+ * which the vCPU worker loads alone (without the kernel loaders and boot
+ * code: every worker compiles what it imports at start-up).
+ */
+export interface MachineArch {
   readonly name: ArchName;
+  /** The irqchip routes KVM starts with (KVM_SET_GSI_ROUTING replaces them all). */
+  defaultGsiRoutes(): GsiRoute[];
+  /** First GSI free for MSI routes. */
+  readonly firstMsiGsi: number;
+  /** On the vCPU worker: makes the PCI bus's configuration space reachable (CF8/CFC, ECAM). */
+  attachPciBus(ctx: MachineContext, bus: PciBus): void;
+  /** On the vCPU worker: creates the legacy devices (console, reset) on the buses. */
+  createLegacyDevices(ctx: MachineContext): void;
+  /** A short description of the vCPU's state for a failure line (e.g. "RIP 0x..."). */
+  describeVcpu(vcpuFd: number): string;
+}
+
+/** The whole architecture, as the VMM's main thread uses it. */
+export interface Arch extends MachineArch {
   /** KVM capabilities the VMM cannot work without, by name. */
   readonly requiredCaps: Readonly<Record<string, number>>;
   /** The GSI the console UART interrupts on (used for irqfd kicks). */
@@ -86,12 +107,6 @@ export interface Arch {
   readonly pciMmioWindow: { start: number; end: number };
   /** The GSI a PCI slot's INTA# line raises. */
   pciIntxGsi(slot: number): number;
-  /** The irqchip routes KVM starts with (KVM_SET_GSI_ROUTING replaces them all). */
-  defaultGsiRoutes(): GsiRoute[];
-  /** First GSI free for MSI routes. */
-  readonly firstMsiGsi: number;
-  /** On the vCPU worker: makes the PCI bus's configuration space reachable (CF8/CFC, ECAM). */
-  attachPciBus(ctx: MachineContext, bus: PciBus): void;
   /** Sets the boot vCPU's registers, CPUID, MSRs. */
   setupVcpu(kvm: Kvm, vm: VmFd, vcpuFd: number, boot: BootInfo, cpuTemplate: CpuTemplate | undefined): void;
   /**
@@ -100,8 +115,4 @@ export interface Arch {
    * and its KVM_DEV_ARM_VGIC_CTRL_INIT, without which KVM refuses irqfds).
    */
   finishVm(kvm: Kvm, vm: VmFd, vcpuCount: number): void;
-  /** On the vCPU worker: creates the legacy devices (console, reset) on the buses. */
-  createLegacyDevices(ctx: MachineContext): void;
-  /** A short description of the vCPU's state for a failure line (e.g. "RIP 0x..."). */
-  describeVcpu(vcpuFd: number): string;
 }

@@ -2,7 +2,7 @@
 // vCPU worker is told which). Only the one in use is loaded: a VMM process
 // and each of its workers compile their modules at start-up, and the other
 // architecture's are dead weight there.
-import type { Arch, ArchName } from './arch.js';
+import type { Arch, ArchName, MachineArch } from './arch.js';
 
 export class UnsupportedHostError extends Error {
   constructor(message: string) {
@@ -13,6 +13,11 @@ export class UnsupportedHostError extends Error {
 
 export async function loadArch(name: ArchName): Promise<Arch> {
   return name === 'x86_64' ? (await import('./x86_64/index.js')).x86_64 : (await import('./aarch64/index.js')).aarch64;
+}
+
+/** Only the vCPU thread's part of architecture `name` (its machine.ts). */
+export async function loadMachineArch(name: ArchName): Promise<MachineArch> {
+  return name === 'x86_64' ? (await import('./x86_64/machine.js')).x86_64Machine : (await import('./aarch64/machine.js')).aarch64Machine;
 }
 
 export function hostArchName(nodeArch: string = process.arch): ArchName {

@@ -2,8 +2,8 @@
 // to (they live on this thread, so an exit never waits for another thread),
 // and loops on KVM_RUN. It reports how the guest ended with one message.
 import { parentPort, workerData } from 'node:worker_threads';
-import { loadArch } from '../arch/index.js';
-import type { Arch, MachineContext } from '../arch/arch.js';
+import { loadMachineArch } from '../arch/index.js';
+import type { MachineArch, MachineContext } from '../arch/arch.js';
 import { Bus } from '../bus/bus.js';
 import { VmFd } from '../kvm/vm.js';
 import { VcpuFd } from '../kvm/vcpu.js';
@@ -20,7 +20,7 @@ import { VirtioPciHost } from '../vmm/virtio_pci_host.js';
 import { CONSOLE_FLAG, type VcpuWorkerData, type VcpuWorkerMessage } from './protocol.js';
 
 
-function main(d: VcpuWorkerData, arch: Arch, kinds: readonly VirtioKind[]): VcpuStop {
+function main(d: VcpuWorkerData, arch: MachineArch, kinds: readonly VirtioKind[]): VcpuStop {
   const memory = GuestMemory.map(d.memory);
   const vm = new VmFd(d.vmFd);
   const vcpu = new VcpuFd(d.vcpuFd, d.mmapSize);
@@ -80,10 +80,11 @@ function main(d: VcpuWorkerData, arch: Arch, kinds: readonly VirtioKind[]): Vcpu
 if (parentPort) {
   let msg: VcpuWorkerMessage;
   try {
-    // Only the modules this VM needs: the host's architecture, its devices' kinds.
+    // Only the modules this VM needs: the machine side of the host's
+    // architecture (no kernel loaders), its devices' kinds.
     const d = workerData as VcpuWorkerData;
     const kinds = await Promise.all(d.virtio.map((v) => loadVirtioKind(v.backend.kind)));
-    msg = { kind: 'stopped', stop: main(d, await loadArch(d.arch), kinds) };
+    msg = { kind: 'stopped', stop: main(d, await loadMachineArch(d.arch), kinds) };
   } catch (err) {
     msg = { kind: 'error', message: err instanceof Error ? err.message : String(err) };
   }

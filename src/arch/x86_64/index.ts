@@ -1,11 +1,9 @@
 // The x86_64 implementation of the Arch interface: the PC platform with
 // KVM's in-kernel PIC/IOAPIC/LAPIC and PIT, an MP table, the Linux 64-bit boot
-// protocol (bzImage or ELF vmlinux), COM1 and the i8042 reset line.
+// protocol (bzImage or ELF vmlinux); the vCPU thread's part (COM1, the i8042
+// reset line, PCI configuration ports, interrupt routing) is machine.ts.
 import { existsSync } from 'node:fs';
-import type { Arch, BootInfo, BootPlan, KernelImages, MachineContext, PlatformDevices } from '../arch.js';
-import type { GsiRoute } from '../../kvm/vm.js';
-import { PciBus } from '../../pci/pci_bus.js';
-import { PciConfigIo } from '../../pci/config_io.js';
+import type { Arch, BootInfo, BootPlan, KernelImages, PlatformDevices } from '../arch.js';
 import { KVM_CAP, KVM_PIT_SPEAKER_DUMMY } from '../../kvm/generated/uapi.js';
 import type { Kvm } from '../../kvm/system.js';
 import type { VmFd } from '../../kvm/vm.js';
@@ -14,8 +12,7 @@ import { parseBzImage, XLOADFLAGS, type BzImage } from '../../loader/bzimage.js'
 import { parseElf64, loadElf, EM, type Elf64 } from '../../loader/elf.js';
 import { detectKernelFormat } from '../../loader/kernel.js';
 import { KernelFormatError } from '../../loader/errors.js';
-import { Serial8250, PC_COM1 } from '../../devices/legacy/serial8250.js';
-import { I8042, I8042_PORT } from '../../devices/legacy/i8042.js';
+import { PC_COM1 } from '../../devices/legacy/serial8250.js';
 import { LAYOUT } from './layout.js';
 import { ramRegions, lowRamEnd, e820Map } from './e820.js';
 import { buildBootParams, bzImageMemoryEnd, placeInitrd, encodeCmdline, DEFAULT_CMDLINE_SIZE, DEFAULT_INITRD_ADDR_MAX } from './boot_params.js';
@@ -23,12 +20,9 @@ import { setupLongMode, longModeSregs, bootRegs, bzImageEntry } from './boot_cpu
 import { writeMpTable } from './mptable.js';
 import { buildGuestCpuid } from './cpuid.js';
 import { bootMsrs } from './msrs.js';
-import { applyCpuid, applyFpu, applyLapicLints, applyMsrs, applyRegs, applySregs, describeVcpu, parseCpuid2 } from './kvm_state.js';
+import { applyCpuid, applyFpu, applyLapicLints, applyMsrs, applyRegs, applySregs, parseCpuid2 } from './kvm_state.js';
 import { pvmHostQuirk } from './pvm.js';
-
-/** PCI configuration mechanism #1: CONFIG_ADDRESS at 0xCF8, CONFIG_DATA at 0xCFC-0xCFF (PCI Local Bus 3.0, 3.2.2.3.2). */
-const PCI_CONFIG_IO_PORT = 0xcf8;
-const PCI_CONFIG_IO_LENGTH = 8;
+import { PCI_INTX_FIRST_PIN, PCI_INTX_PINS, x86_64Machine } from './machine.js';
 
 interface X86BootPlan extends BootPlan {
   readonly bz: BzImage | undefined;
@@ -136,40 +130,8 @@ function setupVcpu(kvm: Kvm, _vm: VmFd, vcpuFd: number, boot: BootInfo, cpuTempl
   applyLapicLints(vcpuFd);
 }
 
-function createLegacyDevices(ctx: MachineContext): void {
-  const serial = new Serial8250({
-    irq: (level) => ctx.vm.irqLine(PC_COM1.irq, level),
-    output: ctx.console.output,
-    input: ctx.console.input,
-  });
-  ctx.pio.register(PC_COM1.base, PC_COM1.span, {
-    read: (offset, size) => serial.read(offset, size),
-    write: (offset, size, value) => {
-      serial.write(offset, size, value);
-      ctx.console.rxInterruptEnabled(serial.rxInterruptEnabled);
-    },
-  });
-  ctx.pio.register(I8042_PORT.DATA, I8042_PORT.COMMAND - I8042_PORT.DATA + 1, new I8042(() => ctx.requestStop({ code: 0, reason: 'the guest rebooted' })));
-}
-
-/** KVM's in-kernel irqchip ids (linux/kvm.h KVM_IRQCHIP_*). */
-const IRQCHIP = { PIC_MASTER: 0, PIC_SLAVE: 1, IOAPIC: 2 } as const;
-/** IOAPIC inputs 16-23 carry PCI INTx (0-15 are the ISA IRQs). */
-const PCI_INTX_FIRST_PIN = 16;
-const PCI_INTX_PINS = 8;
-
-/** KVM's default routing (kvm_setup_default_irq_routing): GSI 0-15 to both PICs and the IOAPIC, 16-23 to the IOAPIC. */
-function defaultGsiRoutes(): GsiRoute[] {
-  const routes: GsiRoute[] = [];
-  for (let gsi = 0; gsi < 24; gsi++) {
-    if (gsi < 16) routes.push({ gsi, kind: 'irqchip', irqchip: gsi < 8 ? IRQCHIP.PIC_MASTER : IRQCHIP.PIC_SLAVE, pin: gsi % 8 });
-    routes.push({ gsi, kind: 'irqchip', irqchip: IRQCHIP.IOAPIC, pin: gsi });
-  }
-  return routes;
-}
-
 export const x86_64: Arch = {
-  name: 'x86_64',
+  ...x86_64Machine,
   requiredCaps: {
     IRQCHIP: KVM_CAP.IRQCHIP,
     USER_MEMORY: KVM_CAP.USER_MEMORY,
@@ -198,14 +160,7 @@ export const x86_64: Arch = {
   loadKernel,
   pciMmioWindow: { start: LAYOUT.PCI_MMIO32_START, end: LAYOUT.PCI_MMIO32_END },
   pciIntxGsi: (slot) => PCI_INTX_FIRST_PIN + (slot % PCI_INTX_PINS),
-  defaultGsiRoutes,
-  firstMsiGsi: 24,
-  attachPciBus(ctx: MachineContext, bus: PciBus): void {
-    ctx.pio.register(PCI_CONFIG_IO_PORT, PCI_CONFIG_IO_LENGTH, new PciConfigIo(bus));
-  },
   setupVcpu,
   // The PIC, IOAPIC and PIT were complete in setupVm.
   finishVm: () => undefined,
-  createLegacyDevices,
-  describeVcpu,
 };
