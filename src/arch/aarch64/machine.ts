@@ -6,7 +6,7 @@ import type { PciBus } from '../../pci/pci_bus.js';
 import type { Ioctls } from '../../kvm/device.js';
 import { native } from '../../native/addon.js';
 import { PciEcam } from '../../pci/ecam.js';
-import { Serial8250 } from '../../devices/legacy/serial8250.js';
+import { attachConsoleUart } from '../console_uart.js';
 import { IRQ, LAYOUT, NR_SPIS } from './layout.js';
 import { spiIrqLine } from './gic.js';
 import { describeArm64Vcpu } from './vcpu.js';
@@ -25,19 +25,7 @@ function defaultGsiRoutes(): GsiRoute[] {
 function createLegacyDevices(ctx: MachineContext): void {
   // The same 16550A model as COM1 on x86, on the MMIO bus as kvm-host does on
   // arm64 (there is no port I/O here); the device tree calls it ns16550a.
-  const irq = spiIrqLine(IRQ.UART_SPI);
-  const serial = new Serial8250({
-    irq: (level) => ctx.vm.irqLine(irq, level),
-    output: ctx.console.output,
-    input: ctx.console.input,
-  });
-  ctx.mmio.register(LAYOUT.UART_START, LAYOUT.UART_SIZE, {
-    read: (offset, size) => serial.read(offset, size),
-    write: (offset, size, value) => {
-      serial.write(offset, size, value);
-      ctx.console.rxInterruptEnabled(serial.rxInterruptEnabled);
-    },
-  });
+  attachConsoleUart(ctx, ctx.mmio, LAYOUT.UART_START, LAYOUT.UART_SIZE, spiIrqLine(IRQ.UART_SPI));
   // No reset device: PSCI SYSTEM_OFF/SYSTEM_RESET reach the run loop as KVM_EXIT_SYSTEM_EVENT.
 }
 

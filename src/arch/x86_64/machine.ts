@@ -5,7 +5,8 @@ import type { MachineArch, MachineContext } from '../arch.js';
 import type { GsiRoute } from '../../kvm/vm.js';
 import type { PciBus } from '../../pci/pci_bus.js';
 import { PciConfigIo } from '../../pci/config_io.js';
-import { Serial8250, PC_COM1 } from '../../devices/legacy/serial8250.js';
+import { PC_COM1 } from '../../devices/legacy/serial8250.js';
+import { attachConsoleUart } from '../console_uart.js';
 import { I8042, I8042_PORT } from '../../devices/legacy/i8042.js';
 import { describeVcpu } from './kvm_state.js';
 
@@ -14,18 +15,7 @@ const PCI_CONFIG_IO_PORT = 0xcf8;
 const PCI_CONFIG_IO_LENGTH = 8;
 
 function createLegacyDevices(ctx: MachineContext): void {
-  const serial = new Serial8250({
-    irq: (level) => ctx.vm.irqLine(PC_COM1.irq, level),
-    output: ctx.console.output,
-    input: ctx.console.input,
-  });
-  ctx.pio.register(PC_COM1.base, PC_COM1.span, {
-    read: (offset, size) => serial.read(offset, size),
-    write: (offset, size, value) => {
-      serial.write(offset, size, value);
-      ctx.console.rxInterruptEnabled(serial.rxInterruptEnabled);
-    },
-  });
+  attachConsoleUart(ctx, ctx.pio, PC_COM1.base, PC_COM1.span, PC_COM1.irq);
   ctx.pio.register(I8042_PORT.DATA, I8042_PORT.COMMAND - I8042_PORT.DATA + 1, new I8042(() => ctx.requestStop({ code: 0, reason: 'the guest rebooted' })));
 }
 
