@@ -20,7 +20,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { benchMain, cpuName, detectTscHz, ensureGuestBuilt, GUEST_DIR, makeUsage, measure, parseOptions, ringList, ROOT, say, wholeNumber } from './common.mjs';
+import { benchMain, cpuName, detectTscHz, ensureGuestsBuilt, GUEST_DIR, makeUsage, measure, parseOptions, ringList, ROOT, say, wholeNumber } from './common.mjs';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 
@@ -54,7 +54,7 @@ const usage = makeUsage('bench/blk.mjs', 'usage: node bench/blk.mjs [--secs N | 
 
 async function outer(o) {
   if (!existsSync(join(ROOT, 'dist', 'src', 'cli', 'main.js'))) throw new Error('dist/ is missing: run `npm run build` first');
-  ensureGuestBuilt(GUEST, 'blkbench.c', [], say);
+  await ensureGuestsBuilt('dist', say);
   const innerArgs = [fileURLToPath(import.meta.url), '--inner', '--secs', String(o.secs), '--ops', String(o.ops), '--size', String(o.sizeMiB), '--rings', o.rings.join(','), '--tsc-hz', String(o.tscHz)];
   const report = await measure((where) => inner(o, where), innerArgs);
   if (o.json) console.log(JSON.stringify(report, null, 2));

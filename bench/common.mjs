@@ -3,23 +3,24 @@
 // the test host), running a child whose progress lines are echoed, and facts
 // about the CPU.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const GUEST_DIR = join(ROOT, 'test', 'guests');
 
-/** Builds the test guests when `elf` is missing or older than its sources (and `extraSources`). */
-export function ensureGuestBuilt(elf, mainSource, extraSources = [], say = (m) => process.stderr.write(`${m}\n`)) {
-  const sources = [mainSource, 'virtio.c', 'virtio.h', 'lib.c', 'lib.h', 'start.S', 'guest.ld', 'build.sh'].map((f) => join(GUEST_DIR, f));
-  sources.push(...extraSources);
-  const built = existsSync(elf) ? statSync(elf).mtimeMs : 0;
-  if (built && sources.every((f) => !existsSync(f) || statSync(f).mtimeMs <= built)) return;
-  say('building the test guests (test/guests/build.sh)');
-  const r = spawnSync('bash', [join(GUEST_DIR, 'build.sh')], { stdio: ['ignore', 'ignore', 'inherit'] });
-  if (r.status !== 0) throw new Error('test/guests/build.sh failed');
+/**
+ * Builds the test guests when any is missing or older than its sources,
+ * through the tests' own helper (test/helpers/guests.ts) as compiled into
+ * `dist` (a top-level directory of the repository).
+ */
+export async function ensureGuestsBuilt(dist, say) {
+  const helper = join(ROOT, dist, 'test', 'helpers', 'guests.js');
+  if (!existsSync(helper)) throw new Error(`${dist}/test/helpers/guests.js is missing: run \`npm run build\` first`);
+  const { buildGuestsIfStale } = await import(pathToFileURL(helper).href);
+  buildGuestsIfStale(() => say('building the test guests (test/guests/build.sh)'));
 }
 
 /** Runs a child, collecting stdout; its lines (but BENCHJSON ones) are echoed on stderr as progress. */

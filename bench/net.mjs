@@ -37,7 +37,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import { benchMain, cpuName, detectTscHz, ensureGuestBuilt, GUEST_DIR, makeUsage, measure, parseOptions, ringList, ROOT, say, wholeNumber } from './common.mjs';
+import { benchMain, cpuName, detectTscHz, ensureGuestsBuilt, GUEST_DIR, makeUsage, measure, parseOptions, ringList, ROOT, say, wholeNumber } from './common.mjs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { randomInt } from 'node:crypto';
 
@@ -92,7 +92,7 @@ async function outer(o) {
   }
   if (!existsSync(join(ROOT, o.dist, 'src', 'cli', 'main.js'))) throw new Error(`${o.dist}/ is missing: run \`npm run build\` first (or tsc --outDir ${o.dist})`);
   if (!existsSync(join(ROOT, 'native', 'build', 'Release', 'tsvmm.node'))) throw new Error('the native addon is not built: run `npm ci`');
-  ensureGuestBuilt(GUEST, 'netbench.c', [join(ROOT, 'bench', 'netframe.h')], say);
+  await ensureGuestsBuilt(o.dist, say);
   const innerArgs = [fileURLToPath(import.meta.url), '--inner', '--secs', String(o.secs), '--warmup', String(o.warmup), '--sizes', o.sizes.join(','), '--rings', o.rings.join(','), '--window', String(o.window), '--dist', o.dist, '--tsc-hz', String(o.tscHz)];
   const report = await measure((where) => inner(o, where), innerArgs);
   if (o.json) console.log(JSON.stringify(report, null, 2));

@@ -26,7 +26,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { benchMain, cpuName, ensureGuestBuilt, GUEST_DIR, makeUsage, measure, parseOptions, ROOT, say, wholeNumber } from './common.mjs';
+import { benchMain, cpuName, ensureGuestsBuilt, GUEST_DIR, makeUsage, measure, parseOptions, ROOT, say, wholeNumber } from './common.mjs';
 
 const GUEST = join(GUEST_DIR, 'build', 'echo.elf');
 const usage = makeUsage('bench/startup.mjs', 'usage: node bench/startup.mjs [--runs N] [--json]');
@@ -178,7 +178,7 @@ async function inner(o, where) {
 
 async function outer(o) {
   if (!existsSync(join(ROOT, 'dist', 'src', 'cli', 'main.js'))) throw new Error('dist/ is missing: run `npm run build` first');
-  ensureGuestBuilt(GUEST, 'echo.c', [], say);
+  await ensureGuestsBuilt('dist', say);
   const innerArgs = [fileURLToPath(import.meta.url), '--inner', '--runs', String(o.runs)];
   const report = await measure((where) => inner(o, where), innerArgs);
   if (o.json) console.log(JSON.stringify(report, null, 2));

@@ -42,7 +42,8 @@ export async function runVmm(config: VmConfig, host: VmmHost): Promise<number> {
   const arch = await hostArch();
   // The seccomp code and tables only when asked for, and before the seal:
   // nothing is loaded after it.
-  const seal = config.seccomp === 'off' ? undefined : await import('./seal.js');
+  const mode = config.seccomp;
+  const seal = mode === 'off' ? undefined : await import('./seal.js').then((m) => () => m.sealProcess(arch.name, mode, host));
   const kernel = readInputFile('kernel', config.kernel, Math.min(config.memoryBytes, MAX_IMAGE_BYTES));
   const initrd = config.initrd === undefined ? undefined : readInputFile('initrd', config.initrd, Math.min(config.memoryBytes, MAX_IMAGE_BYTES));
   const quirk = arch.hostQuirk();
@@ -134,7 +135,7 @@ export async function runVmm(config: VmConfig, host: VmmHost): Promise<number> {
       // stdin is opened before the seal: libuv may reopen a terminal (openat).
       startConsoleInput(ring, flags, kick, host, () => finish(0));
       try {
-        if (seal !== undefined && config.seccomp !== 'off') seal.sealProcess(arch.name, config.seccomp, host);
+        seal?.();
       } catch (err) {
         reject(err);
         return;

@@ -28,13 +28,24 @@ export function guestsUpToDate(srcDir: string, out: string, extraSources: string
   return oldestElf >= newestSource;
 }
 
-/** Returns the folder with <guest>.elf files, building them if needed. */
-export function guestDir(): string {
-  if (built !== undefined) return built;
+/**
+ * Builds the guests (all of them: build.sh builds the set) when any is
+ * missing or stale, calling `onBuild` first; returns the folder with the
+ * <guest>.elf files. The benchmarks (bench/common.mjs) use it too.
+ */
+export function buildGuestsIfStale(onBuild: () => void = () => undefined): string {
   const src = `${ROOT}test/guests`;
   const out = `${src}/build`;
-  if (!guestsUpToDate(src, out, [`${ROOT}bench/netframe.h`])) execFileSync('bash', [`${src}/build.sh`, out], { stdio: 'pipe' });
+  if (!guestsUpToDate(src, out, [`${ROOT}bench/netframe.h`])) {
+    onBuild();
+    execFileSync('bash', [`${src}/build.sh`, out], { stdio: 'pipe' });
+  }
   if (!existsSync(`${out}/hello.elf`)) throw new Error('test/guests/build.sh produced no hello.elf');
-  built = out;
   return out;
+}
+
+/** Returns the folder with <guest>.elf files, building them if needed (once per process). */
+export function guestDir(): string {
+  built ??= buildGuestsIfStale();
+  return built;
 }
