@@ -8,11 +8,16 @@ import type { VmFd } from '../kvm/vm.js';
 import type { GuestMemory } from '../memory/guest_memory.js';
 import type { SerialInput } from '../devices/legacy/serial8250.js';
 import type { VcpuStop } from '../vcpu/run_loop.js';
-import type { CpuTemplate } from '../cli/args.js';
 import type { GsiRoute } from '../kvm/vm.js';
 import type { PciBus } from '../pci/pci_bus.js';
 
 export type ArchName = 'x86_64' | 'aarch64';
+
+/**
+ * Which CPU features the guest sees: `host` passes what KVM supports,
+ * `baseline` hides what a conservative or migratable guest should not rely on.
+ */
+export type CpuTemplate = 'baseline' | 'host';
 
 /** What the kernel loader decided, as plain data (it crosses to the vCPU worker). */
 export interface BootInfo {

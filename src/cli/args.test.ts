@@ -16,7 +16,7 @@ test('kvm-host flags and our additions', () => {
   const c = run(['-k', 'bzImage', '-i', 'initrd.cpio', '-d', 'disk.img', '--append', 'console=ttyS0 quiet', '-m', '512M', '--seccomp']);
   assert.equal(c.kernel, 'bzImage');
   assert.equal(c.initrd, 'initrd.cpio');
-  assert.deepEqual(c.disk, { path: 'disk.img', readOnly: false });
+  assert.deepEqual(c.disks, [{ path: 'disk.img', readOnly: false }]);
   assert.equal(c.append, 'console=ttyS0 quiet');
   assert.equal(c.memoryBytes, 512 * 1024 * 1024);
   assert.equal(c.seccomp, 'kill');
@@ -26,14 +26,32 @@ test('long forms with = and defaults', () => {
   const c = run(['--kernel=vmlinux', '--cmdline=ro', '--disk=a.img,ro', '--seccomp=log', '--net=tap:tap7', '--mac', '52:54:00:AA:BB:CC', '--cpu-template', 'baseline']);
   assert.equal(c.kernel, 'vmlinux');
   assert.equal(c.append, 'ro');
-  assert.deepEqual(c.disk, { path: 'a.img', readOnly: true });
+  assert.deepEqual(c.disks, [{ path: 'a.img', readOnly: true }]);
   assert.equal(c.seccomp, 'log');
-  assert.deepEqual(c.net, { kind: 'tap', name: 'tap7' });
-  assert.equal(c.mac, '52:54:00:aa:bb:cc');
+  assert.deepEqual(c.nets, [{ tap: 'tap7', mac: '52:54:00:aa:bb:cc' }]);
   assert.equal(c.cpuTemplate, 'baseline');
   assert.equal(run(['-k', 'x']).memoryBytes, DEFAULT_MEMORY);
   assert.equal(run(['-k', 'x']).seccomp, 'off');
-  assert.deepEqual(run(['-k', 'x', '--net', 'tap']).net, { kind: 'tap', name: undefined });
+  assert.deepEqual(run(['-k', 'x', '--net', 'tap']).nets, [{ tap: undefined, mac: undefined }]);
+  assert.equal(run(['-k', 'x']).cpus, 1);
+  assert.deepEqual(run(['-k', 'x']).disks, []);
+});
+
+test('several disks and NICs, each --mac for the --net before it', () => {
+  const c = run(['-k', 'x', '-d', 'a.img', '-d', 'b.img,ro', '--net', 'tap:t0', '--net', 'tap:t1', '--mac', '52:54:00:00:00:02']);
+  assert.deepEqual(c.disks, [
+    { path: 'a.img', readOnly: false },
+    { path: 'b.img', readOnly: true },
+  ]);
+  assert.deepEqual(c.nets, [
+    { tap: 't0', mac: undefined },
+    { tap: 't1', mac: '52:54:00:00:00:02' },
+  ]);
+});
+
+test('--cpus takes 1 to 32', () => {
+  assert.equal(run(['-k', 'x', '-c', '4']).cpus, 4);
+  assert.equal(run(['-k', 'x', '--cpus=32']).cpus, 32);
 });
 
 test('help and version', () => {
@@ -62,9 +80,13 @@ for (const [argv, pattern] of [
   [['-k', 'x', '--net', 'user'], /expected tap or tap:NAME/],
   [['-k', 'x', '--net', 'tap:this-name-is-too-long'], /at most 15/],
   [['-k', 'x', '--net', 'tap', '--mac', '01:00:00:00:00:01'], /multicast/],
-  [['-k', 'x', '--mac', '52:54:00:00:00:01'], /--mac needs --net/],
+  [['-k', 'x', '--mac', '52:54:00:00:00:01'], /--mac needs a --net before it/],
+  [['-k', 'x', '--net', 'tap', '--mac', '52:54:00:00:00:01', '--mac', '52:54:00:00:00:03'], /already has a MAC/],
+  [['-k', 'x', '--cpus', '0'], /1 to 32 vCPUs/],
+  [['-k', 'x', '--cpus', '1000'], /1 to 32 vCPUs/],
+  [['-k', 'x', '--cpus', 'abc'], /not a number of vCPUs/],
+  [['-k', 'x', '-c', '1.5'], /not a number of vCPUs/],
   [['-k', 'x', '--cpu-template', 'fast'], /baseline or host/],
-  [['-k', 'x', '-d', 'a', '-d', 'b'], /only one --disk/],
   [['-k', 'x', '--help=yes'], /takes no value/],
 ] as Array<[string[], RegExp]>) {
   test(`rejects ${JSON.stringify(argv)}`, () => {

@@ -2,31 +2,9 @@
 // UsageError with one clear line out.
 import { totalmem } from 'node:os';
 
-export type SeccompMode = 'off' | 'kill' | 'log';
-export type CpuTemplate = 'baseline' | 'host';
+import { DEFAULT_MEMORY, MAX_VCPUS, MIN_MEMORY, type CpuTemplate, type DiskConfig, type NetConfig, type SeccompMode, type VmConfig } from '../vmm/config.js';
 
-export interface DiskSpec {
-  path: string;
-  readOnly: boolean;
-}
-
-export interface NetSpec {
-  kind: 'tap';
-  /** TAP name, or undefined to let the kernel pick from the `tap%d` template. */
-  name: string | undefined;
-}
-
-export interface VmConfig {
-  kernel: string;
-  initrd: string | undefined;
-  disk: DiskSpec | undefined;
-  append: string | undefined;
-  memoryBytes: number;
-  seccomp: SeccompMode;
-  net: NetSpec | undefined;
-  mac: string | undefined;
-  cpuTemplate: CpuTemplate | undefined;
-}
+export { DEFAULT_MEMORY, MIN_MEMORY };
 
 export type ParseResult = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; config: VmConfig };
 
@@ -45,21 +23,17 @@ to send Ctrl-A to the guest; Ctrl-A h lists these keys.
 
   -k, --kernel FILE      bzImage or uncompressed vmlinux (x86_64), Image (arm64)
   -i, --initrd FILE      initial ramdisk
-  -d, --disk FILE[,ro]   raw disk image as virtio-blk (,ro: read-only)
+  -d, --disk FILE[,ro]   raw disk image as virtio-blk (,ro: read-only); repeatable
       --append "ARGS"    kernel command line (also --cmdline)
   -m, --memory SIZE      guest RAM: 512M, 2G, or MiB as a plain number (default 1G)
-      --net tap[:NAME]   virtio-net on a TAP device (kernel-chosen or named)
-      --mac XX:XX:XX:XX:XX:XX  guest MAC address (default: stable, locally administered)
+      --net tap[:NAME]   virtio-net on a TAP device (kernel-chosen or named); repeatable
+      --mac XX:XX:XX:XX:XX:XX  the MAC of the --net before it (default: stable, locally administered)
       --cpu-template T   baseline (hide cx16, xsave, avx*, pcid...) or host (KVM's set)
       --seccomp[=log]    confine the VMM with a seccomp allowlist (log: audit only)
   -h, --help             this text
   -V, --version          print the version
 
 Environment: TSVMM_KVM_DEVICE overrides /dev/kvm.`;
-
-/** Smallest RAM a guest can have; below this no kernel we load fits. */
-export const MIN_MEMORY = 16 * 1024 * 1024;
-export const DEFAULT_MEMORY = 1024 * 1024 * 1024;
 
 const UNITS: Record<string, number> = { '': 1024 * 1024, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
 
@@ -81,21 +55,26 @@ function fmtGiB(n: number): string {
   return `${(n / 1024 ** 3).toFixed(1)} GiB`;
 }
 
-const VALUED = ['--kernel', '--initrd', '--disk', '--append', '--cmdline', '--memory', '--seccomp', '--net', '--mac', '--cpu-template'];
+const VALUED = ['--kernel', '--initrd', '--disk', '--append', '--cmdline', '--memory', '--seccomp', '--net', '--mac', '--cpu-template', '--cpus'];
 const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
 
+/** Parses `-c N`: a whole number in 1..MAX_VCPUS (KVM_CAP_MAX_VCPUS may lower the limit at run time). */
+export function parseCpus(text: string): number {
+  if (!/^\d+$/.test(text.trim())) throw new UsageError(`--cpus ${text}: not a number of vCPUs (1-${MAX_VCPUS})`);
+  const n = Number(text.trim());
+  if (n < 1 || n > MAX_VCPUS) throw new UsageError(`--cpus ${text}: tsvmm gives a guest 1 to ${MAX_VCPUS} vCPUs`);
+  return n;
+}
+
 export function parseArgs(argv: readonly string[], hostMemory: number = totalmem()): ParseResult {
-  const c: VmConfig = {
-    kernel: '',
-    initrd: undefined,
-    disk: undefined,
-    append: undefined,
-    memoryBytes: DEFAULT_MEMORY,
-    seccomp: 'off',
-    net: undefined,
-    mac: undefined,
-    cpuTemplate: undefined,
-  };
+  let kernel = '';
+  let initrd: string | undefined;
+  let append: string | undefined;
+  let seccomp: SeccompMode = 'off';
+  let cpuTemplate: CpuTemplate | undefined;
+  let cpus = 1;
+  const disks: DiskConfig[] = [];
+  const nets: Array<{ tap: string | undefined; mac: string | undefined }> = [];
   let memoryText: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     let arg = argv[i]!;
@@ -123,34 +102,37 @@ export function parseArgs(argv: readonly string[], hostMemory: number = totalmem
         return { kind: 'version' };
       case '-k':
       case '--kernel':
-        c.kernel = value();
+        kernel = value();
         break;
       case '-i':
       case '--initrd':
-        c.initrd = value();
+        initrd = value();
         break;
       case '-d':
       case '--disk': {
-        if (c.disk) throw new UsageError('only one --disk is supported');
         const v = value();
         const ro = v.endsWith(',ro');
         const path = ro ? v.slice(0, -3) : v.replace(/,rw$/, '');
         if (path === '') throw new UsageError(`--disk ${v}: no file name`);
-        c.disk = { path, readOnly: ro };
+        disks.push({ path, readOnly: ro });
         break;
       }
       case '--append':
       case '--cmdline':
-        c.append = value();
+        append = value();
         break;
       case '-m':
       case '--memory':
         memoryText = value();
         break;
+      case '-c':
+      case '--cpus':
+        cpus = parseCpus(value());
+        break;
       case '--seccomp':
-        if (inline === undefined || inline === 'on' || inline === 'kill') c.seccomp = 'kill';
-        else if (inline === 'log') c.seccomp = 'log';
-        else if (inline === 'off') c.seccomp = 'off';
+        if (inline === undefined || inline === 'on' || inline === 'kill') seccomp = 'kill';
+        else if (inline === 'log') seccomp = 'log';
+        else if (inline === 'off') seccomp = 'off';
         else throw new UsageError(`--seccomp=${inline}: expected --seccomp, --seccomp=log or --seccomp=off`);
         break;
       case '--net': {
@@ -161,20 +143,23 @@ export function parseArgs(argv: readonly string[], hostMemory: number = totalmem
         if (name !== undefined && (name.length > 15 || !/^[\w.-]+$/.test(name))) {
           throw new UsageError(`--net ${v}: interface names are at most 15 characters of [A-Za-z0-9_.-]`);
         }
-        c.net = { kind: 'tap', name };
+        nets.push({ tap: name, mac: undefined });
         break;
       }
       case '--mac': {
         const v = value();
         if (!MAC_RE.test(v)) throw new UsageError(`--mac ${v}: expected six hex bytes like 52:54:00:12:34:56`);
         if (parseInt(v.slice(0, 2), 16) & 1) throw new UsageError(`--mac ${v}: a multicast address cannot be a NIC's address`);
-        c.mac = v.toLowerCase();
+        const last = nets[nets.length - 1];
+        if (last === undefined) throw new UsageError('--mac needs a --net before it');
+        if (last.mac !== undefined) throw new UsageError(`--mac ${v}: that --net already has a MAC`);
+        last.mac = v.toLowerCase();
         break;
       }
       case '--cpu-template': {
         const v = value();
         if (v !== 'baseline' && v !== 'host') throw new UsageError(`--cpu-template ${v}: expected baseline or host`);
-        c.cpuTemplate = v;
+        cpuTemplate = v;
         break;
       }
       default:
@@ -182,8 +167,8 @@ export function parseArgs(argv: readonly string[], hostMemory: number = totalmem
         throw new UsageError(`unexpected argument ${arg} (the kernel is given with -k)`);
     }
   }
-  if (c.kernel === '') throw new UsageError('no kernel given: use -k KERNEL (see tsvmm --help)');
-  if (c.mac !== undefined && c.net === undefined) throw new UsageError('--mac needs --net');
-  if (memoryText !== undefined) c.memoryBytes = parseMemorySize(memoryText, hostMemory);
-  return { kind: 'run', config: c };
+  if (kernel === '') throw new UsageError('no kernel given: use -k KERNEL (see tsvmm --help)');
+  const memoryBytes = memoryText !== undefined ? parseMemorySize(memoryText, hostMemory) : DEFAULT_MEMORY;
+  const config: VmConfig = { kernel, initrd, append, memoryBytes, cpus, disks, nets: nets as NetConfig[], seccomp, cpuTemplate };
+  return { kind: 'run', config };
 }

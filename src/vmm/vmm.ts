@@ -4,7 +4,7 @@
 // the guest's console until the guest stops or the user quits.
 import { Worker } from 'node:worker_threads';
 import { hostArch } from '../arch/index.js';
-import type { VmConfig } from '../cli/args.js';
+import type { VmConfig } from './config.js';
 import { BREAK, ConsoleEscape, ESCAPE_HELP } from '../cli/escape.js';
 import { Kvm } from '../kvm/system.js';
 import { GuestMemory } from '../memory/guest_memory.js';
@@ -57,25 +57,23 @@ export async function runVmm(config: VmConfig, host: VmmHost): Promise<number> {
     throw err;
   }
 
+  if (config.cpus !== VCPU_COUNT) throw new Error(`--cpus ${config.cpus}: this build runs one vCPU`);
   // Devices whose files must open before anything else happens.
   const virtio: VirtioDeviceSpec[] = [];
-  if (config.disk !== undefined) {
-    const disk = openDisk({ path: config.disk.path, readOnly: config.disk.readOnly });
-    if (disk.readOnly && !config.disk.readOnly) host.log(`disk image ${disk.path} is read-only: the guest gets a read-only disk`);
-    const slot = FIRST_PCI_SLOT + virtio.length;
-    virtio.push(
-      createVirtioSpec({ kind: 'blk', fd: disk.fd, size: disk.size, readOnly: disk.readOnly, serial: disk.serial }, 1, slot, arch.pciMmioWindow.start + virtio.length * BAR_STRIDE, arch.pciIntxGsi(slot)),
-    );
+  const nextSlot = (): { slot: number; bar: number } => ({ slot: FIRST_PCI_SLOT + virtio.length, bar: arch.pciMmioWindow.start + virtio.length * BAR_STRIDE });
+  for (const d of config.disks) {
+    const disk = openDisk({ path: d.path, readOnly: d.readOnly });
+    if (disk.readOnly && !d.readOnly) host.log(`disk image ${disk.path} is read-only: the guest gets a read-only disk`);
+    const { slot, bar } = nextSlot();
+    virtio.push(createVirtioSpec({ kind: 'blk', fd: disk.fd, size: disk.size, readOnly: disk.readOnly, serial: disk.serial }, 1, slot, bar, arch.pciIntxGsi(slot)));
   }
 
-  if (config.net !== undefined) {
-    const tap = openTap(config.net.name);
-    const mac = config.mac !== undefined ? parseMac(config.mac) : defaultMac(tap.name);
+  for (const n of config.nets) {
+    const tap = openTap(n.tap);
+    const mac = n.mac !== undefined ? parseMac(n.mac) : defaultMac(tap.name);
     host.log(`net: TAP ${tap.name}, guest MAC ${formatMac(mac)}`);
-    const slot = FIRST_PCI_SLOT + virtio.length;
-    virtio.push(
-      createVirtioSpec({ kind: 'net', tapFd: tap.fd, tapName: tap.name, mac: [...mac] }, 2, slot, arch.pciMmioWindow.start + virtio.length * BAR_STRIDE, arch.pciIntxGsi(slot)),
-    );
+    const { slot, bar } = nextSlot();
+    virtio.push(createVirtioSpec({ kind: 'net', tapFd: tap.fd, tapName: tap.name, mac: [...mac] }, 2, slot, bar, arch.pciIntxGsi(slot)));
   }
 
   const kvm = Kvm.open();
