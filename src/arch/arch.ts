@@ -7,7 +7,6 @@ import type { Kvm } from '../kvm/system.js';
 import type { VmFd } from '../kvm/vm.js';
 import type { GuestMemory } from '../memory/guest_memory.js';
 import type { SerialInput } from '../devices/legacy/serial8250.js';
-import type { VcpuStop } from '../vcpu/run_loop.js';
 import type { GsiRoute } from '../kvm/vm.js';
 import type { PciBus } from '../pci/pci_bus.js';
 
@@ -18,6 +17,12 @@ export type ArchName = 'x86_64' | 'aarch64';
  * `baseline` hides what a conservative or migratable guest should not rely on.
  */
 export type CpuTemplate = 'baseline' | 'host';
+
+/** How the guest or the VMM ended the VM: the VMM's exit code and one line saying why. */
+export interface GuestStop {
+  code: number;
+  reason: string;
+}
 
 /** What the kernel loader decided, as plain data (it crosses to the vCPU worker). */
 export interface BootInfo {
@@ -56,7 +61,7 @@ export interface MachineContext {
     /** The guest enabled/disabled the console's receive interrupt. */
     rxInterruptEnabled(on: boolean): void;
   };
-  requestStop(stop: VcpuStop): void;
+  requestStop(stop: GuestStop): void;
 }
 
 export interface HostQuirk {

@@ -28,6 +28,9 @@ async function main(): Promise<number> {
   return runVmm(parsed.config, {
     log: (line) => process.stderr.write(`tsvmm: ${line}\n`),
     guestStarting: () => process.send?.({ raw: true }),
+    consoleInput: process.stdin,
+    consoleEscapes: true,
+    consoleOutFd: 1,
   });
 }
 

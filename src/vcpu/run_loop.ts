@@ -2,16 +2,14 @@
 // bus, until the guest shuts down, resets, or fails. Runs on the vCPU worker
 // thread; it allocates nothing per exit (fields are read from the kvm_run page
 // through the VcpuFd accessors; device values are plain numbers).
-import { Bus } from '../bus/bus.js';
+import type { GuestStop } from '../arch/arch.js';
+import type { Bus } from '../bus/bus.js';
 import { KVM_EXIT, KVM_SYSTEM_EVENT } from '../kvm/generated/uapi.js';
 import { KVM_EXIT_IO_DIRECTION } from '../kvm/generated/kvm_run.js';
 import type { VcpuFd } from '../kvm/vcpu.js';
 
 /** Why the loop ended. `code` is the VMM's exit code. */
-export interface VcpuStop {
-  code: number;
-  reason: string;
-}
+export type VcpuStop = GuestStop;
 
 export interface RunLoopHooks {
   /** Called after every exit handled in userspace (the console flushes output here). */

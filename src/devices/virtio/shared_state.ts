@@ -15,7 +15,8 @@
 //
 // Ordering: every access uses Atomics. The worker reads queue words only
 // after TransportHost.activate() was called (DRIVER_OK), which the host turns
-// into a message or Atomics.notify to the worker, so it sees them complete.
+// into a write to the worker's control eventfd (pci_host.ts), so it sees them
+// complete.
 import type { GuestMemory } from '../../memory/guest_memory.js';
 import { VIRTIO_F, VIRTIO_ISR, VIRTIO_PCI, VIRTIO_STATUS } from './constants.js';
 import type { InterruptSink } from './device.js';

@@ -66,3 +66,6 @@ export const VIRTIO_BLK_CONFIG = {
   /** Through write_zeroes_may_unmap and its padding. */
   LENGTH: 60,
 } as const;
+
+/** Queues: one request queue (no VIRTIO_BLK_F_MQ). */
+export const VIRTIO_BLK_QUEUE = { REQUEST: 0, COUNT: 1 } as const;

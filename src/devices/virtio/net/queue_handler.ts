@@ -4,19 +4,21 @@
 // broken ring (VirtqueueError) into DEVICE_NEEDS_RESET with a configuration
 // interrupt, after which that queue is no longer served until reset.
 //
-// Contract with the worker (src/vmm/device_worker.ts), which owns the fds:
+// Contract with its runtime (runtime.ts) and the device worker
+// (../worker.ts), which owns the fds:
 // - At DRIVER_OK: configureTap(tapFd, features) (tap.ts), build both queues
 //   (createQueue), construct this handler, then call processTx() and
 //   processRx() once (kicks may have come before activation).
 // - poll() on: the control eventfd, the RX kick (ioeventfd of queue 0), the
-//   TX kick (queue 1), the INTx resample fd, and the TAP fd with
-//   `events = tapEvents()`, recomputed after every round. When tapEvents()
-//   is 0 put -1 as that pollfd's fd (poll ignores it): a TAP left with
-//   POLLIN while RX is starved would wake the worker forever.
-//     tapEvents() has POLLIN  while RX holds guest buffers (it is waiting
-//                             for frames): not when the driver gave none;
-//                             frames then wait in the TAP until an RX kick.
-//     tapEvents() has POLLOUT while TX has a frame the TAP had no room for.
+//   TX kick (queue 1), the INTx resample fd, and the TAP fd, for POLLIN
+//   while `wantsFrames` and POLLOUT while `wantsRoom` (tapEvents() as poll
+//   bits), recomputed after every round; neither: leave the TAP out (poll
+//   ignores fd -1): a TAP left with POLLIN while RX is starved would wake
+//   the worker forever.
+//     wantsFrames: RX holds guest buffers (it is waiting for frames), not
+//                  when the driver gave none; frames then wait in the TAP
+//                  until an RX kick.
+//     wantsRoom:   TX has a frame the TAP had no room for.
 // - RX kick or TAP POLLIN  -> processRx().
 //   TX kick or TAP POLLOUT -> processTx().
 //   TAP POLLERR/POLLHUP/POLLNVAL: the TAP is gone; log and stop polling it.
@@ -80,13 +82,20 @@ export class NetQueueHandler {
     return !this.txBroken && this.tx !== null && this.tx.more;
   }
 
+  /** RX holds guest buffers and waits for frames: poll the TAP for POLLIN. */
+  get wantsFrames(): boolean {
+    const rx = this.rx;
+    return rx !== null && !this.rxBroken && !rx.starved && !rx.closed;
+  }
+
+  /** TX holds a frame the TAP had no room for: poll the TAP for POLLOUT. */
+  get wantsRoom(): boolean {
+    return this.tx !== null && !this.txBroken && this.tx.blocked;
+  }
+
   /** poll(2) events to wait for on the TAP fd now; 0: leave the TAP out of poll. */
   tapEvents(): number {
-    let events = 0;
-    const rx = this.rx;
-    if (rx !== null && !this.rxBroken && !rx.starved && !rx.closed) events |= POLL.IN;
-    if (this.tx !== null && !this.txBroken && this.tx.blocked) events |= POLL.OUT;
-    return events;
+    return (this.wantsFrames ? POLL.IN : 0) | (this.wantsRoom ? POLL.OUT : 0);
   }
 
   /** After an RX kick or TAP POLLIN. Returns the buffers returned to the driver. */

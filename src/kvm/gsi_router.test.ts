@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { GsiRoute } from '../kvm/vm.js';
+import type { GsiRoute } from './vm.js';
 import { GsiRouter } from './gsi_router.js';
 
 test('keeps the default routes and adds, updates and removes MSI routes', () => {

@@ -4,17 +4,16 @@
 // (detached while masked, so a masked vector's interrupt waits in its eventfd
 // and is delivered when KVM re-attaches it); reset waits for the device
 // worker to let go of the queues.
-import type { Bus } from '../bus/bus.js';
-import type { VmFd } from '../kvm/vm.js';
-import { native } from '../native/addon.js';
-import type { MsixRoute } from '../pci/msix.js';
-import type { TransportHost, VirtioPciTransport } from '../devices/virtio/pci_transport.js';
-import type { GsiRouter } from './gsi_router.js';
-import { CONTROL_WORD, type VirtioDeviceSpec } from './virtio_spec.js';
+import type { Bus } from '../../bus/bus.js';
+import type { GsiRouter } from '../../kvm/gsi_router.js';
+import type { VmFd } from '../../kvm/vm.js';
+import { signalEventfd } from '../../native/eventfd.js';
+import type { MsixRoute } from '../../pci/msix.js';
+import type { TransportHost, VirtioPciTransport } from './pci_transport.js';
+import { CONTROL_WORD, type VirtioDeviceSpec } from './spec.js';
 
 /** How long a reset may wait for the device worker (it finishes the request in flight). */
 const RESET_TIMEOUT_MS = 5000;
-const ONE = new BigUint64Array([1n]);
 
 export class VirtioPciHost implements TransportHost {
   private transport: VirtioPciTransport | undefined;
@@ -71,12 +70,12 @@ export class VirtioPciHost implements TransportHost {
   }
 
   activate(): void {
-    native.write(this.spec.controlFd, ONE);
+    signalEventfd(this.spec.controlFd);
   }
 
   reset(): void {
     const request = Atomics.add(this.control, CONTROL_WORD.RESET_REQUEST, 1) + 1;
-    native.write(this.spec.controlFd, ONE);
+    signalEventfd(this.spec.controlFd);
     const deadline = Date.now() + RESET_TIMEOUT_MS;
     while (Atomics.load(this.control, CONTROL_WORD.RESET_ACK) !== request) {
       const left = deadline - Date.now();
@@ -90,6 +89,6 @@ export class VirtioPciHost implements TransportHost {
 
   notify(queue: number): void {
     const fd = this.spec.kickFds[queue];
-    if (fd !== undefined) native.write(fd, ONE);
+    if (fd !== undefined) signalEventfd(fd);
   }
 }

@@ -1,7 +1,7 @@
 // The VM's GSI routing table. KVM_SET_GSI_ROUTING replaces the whole table,
 // including the default irqchip routes, so this keeps the architecture's
 // defaults and adds one MSI route per MSI-X vector that devices allocate.
-import type { GsiRoute, VmFd } from '../kvm/vm.js';
+import type { GsiRoute, VmFd } from './vm.js';
 
 export class GsiRouter {
   private readonly msi = new Map<number, GsiRoute>();

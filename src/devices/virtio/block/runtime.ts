@@ -1,9 +1,9 @@
-// virtio-blk's model and queue runtime (see virtio_runtime.ts).
-import { BlockDevice } from '../devices/virtio/block/device.js';
-import { FileBackend } from '../devices/virtio/block/backend.js';
-import { BlockQueueHandler } from '../devices/virtio/block/queue_handler.js';
-import { buildQueues, type Ctx, type QueueRuntime, type VirtioKind } from './virtio_runtime.js';
-import type { BlockBackendSpec } from './virtio_spec.js';
+// virtio-blk's config model and queue runtime (see ../runtime.ts).
+import { buildQueues, type QueueContext, type QueueRuntime, type VirtioKind } from '../runtime.js';
+import { FileBackend } from './backend.js';
+import { BlockDevice } from './device.js';
+import { BlockQueueHandler } from './queue_handler.js';
+import type { BlockBackendSpec } from './spec.js';
 
 class BlockRuntime implements QueueRuntime {
   private handlers: Array<BlockQueueHandler | null> = [];
@@ -12,7 +12,7 @@ class BlockRuntime implements QueueRuntime {
   readonly busy = false;
 
   constructor(
-    private readonly c: Ctx,
+    private readonly c: QueueContext,
     b: BlockBackendSpec,
   ) {
     this.device = new BlockDevice({ size: b.size, readOnly: b.readOnly, serial: b.serial, log: c.log });
@@ -32,10 +32,10 @@ class BlockRuntime implements QueueRuntime {
   kick(q: number): void {
     this.handlers[q]?.process();
   }
-  extraPoll(): undefined {
+  backendPoll(): undefined {
     return undefined;
   }
-  extraReady(): void {}
+  backendReady(): void {}
   resume(): void {}
 }
 

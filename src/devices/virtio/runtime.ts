@@ -1,0 +1,72 @@
+// The queue side of a virtio device, as its worker (worker.ts) drives it:
+// the QueueRuntime interface every kind implements (block/runtime.ts,
+// net/runtime.ts), the context a runtime gets, and the helper that builds
+// the queues the driver configured. kinds.ts maps kind names to modules.
+import type { GuestMemory } from '../../memory/guest_memory.js';
+import type { InterruptSink, VirtioDevice } from './device.js';
+import type { Virtqueue } from './queue.js';
+import { createQueue, negotiatedFeatures } from './shared_state.js';
+
+export type { VirtioDevice };
+
+/** A backend fd the worker polls for the runtime, and what for. */
+export interface BackendPoll {
+  readonly fd: number;
+  readonly read: boolean;
+  readonly write: boolean;
+}
+
+/** The queue side of one device, driven by the device worker's poll loop. */
+export interface QueueRuntime {
+  /** DRIVER_OK: build the queues from the shared state. */
+  activate(): void;
+  /** The driver reset the device: drop the queues. */
+  reset(): void;
+  readonly active: boolean;
+  /** Queue `q`'s ioeventfd fired. */
+  kick(q: number): void;
+  /** The backend fd to poll now, or undefined (nothing wanted from it). */
+  backendPoll(): BackendPoll | undefined;
+  /** The backend fd became readable or writable, or failed (error: POLLERR/HUP/NVAL). */
+  backendReady(readable: boolean, writable: boolean, error: boolean): void;
+  /** Work is left that no fd will announce: poll with timeout 0, then call resume(). */
+  readonly busy: boolean;
+  resume(): void;
+}
+
+/** What a runtime gets from its worker. */
+export interface QueueContext {
+  /** Guest RAM as mapped on the worker's thread. */
+  readonly memory: GuestMemory;
+  /** The transport's shared words (shared_state.ts). */
+  readonly state: Int32Array;
+  readonly sink: InterruptSink;
+  readonly numQueues: number;
+  /** One line for the user; the worker rate-limits nothing, so callers do. */
+  readonly log: (line: string) => void;
+}
+
+/** The features the driver accepted (valid from DRIVER_OK on). */
+export function negotiated(c: QueueContext): bigint {
+  return negotiatedFeatures(c.state);
+}
+
+/** Builds each queue the driver enabled (null for the others, and for one it placed badly: logged). */
+export function buildQueues(c: QueueContext): Array<Virtqueue | null> {
+  const queues: Array<Virtqueue | null> = [];
+  for (let q = 0; q < c.numQueues; q++) {
+    try {
+      queues.push(createQueue(c.memory, c.state, q));
+    } catch (err) {
+      c.log(`virtio: queue ${q}: ${(err as Error).message}`);
+      queues.push(null);
+    }
+  }
+  return queues;
+}
+
+/** One kind of virtio device: its config model (vCPU side) and its queue runtime (worker side), from its spec. */
+export interface VirtioKind<S> {
+  createDeviceModel(spec: S, log: (line: string) => void): VirtioDevice;
+  createQueueRuntime(spec: S, c: QueueContext): QueueRuntime;
+}
