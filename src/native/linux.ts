@@ -36,3 +36,11 @@ export const ERRNO = { EINTR: 4, EAGAIN: 11, ENOSYS: 38, EPERM: 1, EACCES: 13, E
 export const FALLOC = { KEEP_SIZE: 0x01, PUNCH_HOLE: 0x02, ZERO_RANGE: 0x10 } as const;
 
 export const PAGE_SIZE = 4096;
+
+/**
+ * The signal that kicks a vCPU thread out of KVM_RUN (pause, stop): a
+ * real-time signal (kernel SIGRTMIN is 32; glibc keeps 32-34 for itself),
+ * blocked outside KVM_RUN and consumed with rt_sigtimedwait, never delivered
+ * to a handler (see vcpu/kick.ts).
+ */
+export const VCPU_KICK_SIGNAL = 36;
