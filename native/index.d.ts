@@ -49,6 +49,12 @@ export interface Native {
   /** Raw seccomp(2) result: 0, or with TSYNC the TID of a thread that could not sync. */
   seccomp(operation: number, flags: number, args: Bytes | null): number;
   gettid(): number;
+  /** tgkill(2): sends `signal` to thread `tid` of process `tgid`. */
+  tgkill(tgid: number, tid: number, signal: number): void;
+  /** rt_sigprocmask(2) for the calling thread; sets are 8-byte kernel sigsets (bit n-1 = signal n). */
+  sigprocmask(how: number, set: Bytes | null, oldset: Bytes | null): void;
+  /** rt_sigtimedwait(2) without siginfo: the signal taken, or -errno (-11 EAGAIN: none within timeoutMs). */
+  sigtimedwait(set: Bytes, timeoutMs: number): number;
   /** exit_group(2): ends every thread of the process now; never returns. */
   exitGroup(code: number): never;
   /** syscall(2) with up to 6 integer arguments; returns the result or -errno. For tests. */

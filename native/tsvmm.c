@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_ARGS 6
@@ -439,6 +440,49 @@ static napi_value n_exit_group(napi_env env, napi_callback_info info) {
   return undef(env); // not reached
 }
 
+// tgkill(tgid, tid, sig): sends `sig` to one thread of a process.
+static napi_value n_tgkill(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  int tgid, tid, sig;
+  if (!get_int(env, argv[0], &tgid) || !get_int(env, argv[1], &tid) || !get_int(env, argv[2], &sig)) return type_error(env, "tgkill: tgid, tid and signal expected");
+  if (syscall(SYS_tgkill, tgid, tid, sig) < 0) return throw_errno(env, "tgkill", errno);
+  return undef(env);
+}
+
+// The kernel's sigset_t: 64 bits on x86_64 and arm64 (what rt_sig* take as sigsetsize).
+#define KERNEL_SIGSET_BYTES 8
+
+// sigprocmask(how, set: Buffer | null, oldset: Buffer | null): the calling
+// thread's signal mask (rt_sigprocmask; both sets are 8-byte kernel sigsets).
+static napi_value n_sigprocmask(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  int how;
+  void *set = NULL, *old = NULL;
+  size_t len;
+  napi_valuetype t;
+  if (!get_int(env, argv[0], &how)) return type_error(env, "sigprocmask: how must be an integer");
+  napi_typeof(env, argv[1], &t);
+  if (t != napi_null && (!get_bytes(env, argv[1], &set, &len) || len < KERNEL_SIGSET_BYTES)) return type_error(env, "sigprocmask: set must be an 8-byte buffer or null");
+  napi_typeof(env, argv[2], &t);
+  if (t != napi_null && (!get_bytes(env, argv[2], &old, &len) || len < KERNEL_SIGSET_BYTES)) return type_error(env, "sigprocmask: oldset must be an 8-byte buffer or null");
+  if (syscall(SYS_rt_sigprocmask, how, set, old, KERNEL_SIGSET_BYTES) < 0) return throw_errno(env, "rt_sigprocmask", errno);
+  return undef(env);
+}
+
+// sigtimedwait(set: Buffer, timeoutMs): takes one pending signal of `set`
+// (rt_sigtimedwait, without siginfo): its number, or -errno (-EAGAIN when
+// none came within the timeout, -EINTR). Never throws for those.
+static napi_value n_sigtimedwait(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  void *set;
+  size_t len;
+  int ms;
+  if (!get_bytes(env, argv[0], &set, &len) || len < KERNEL_SIGSET_BYTES || !get_int(env, argv[1], &ms) || ms < 0) return type_error(env, "sigtimedwait: an 8-byte set and a timeout expected");
+  struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+  long r = syscall(SYS_rt_sigtimedwait, set, NULL, &ts, KERNEL_SIGSET_BYTES);
+  return num(env, r < 0 ? -(double)errno : (double)r);
+}
+
 NAPI_MODULE_INIT() {
   static const struct { const char *name; napi_callback cb; } fns[] = {
       {"open", n_open},         {"close", n_close},         {"ioctl", n_ioctl},
@@ -449,6 +493,7 @@ NAPI_MODULE_INIT() {
       {"poll", n_poll},         {"prctl", n_prctl},         {"seccomp", n_seccomp},
       {"gettid", n_gettid},     {"exitGroup", n_exit_group},     {"rawSyscall", n_raw_syscall}, {"readv", n_readv},
       {"writev", n_writev},     {"socketpair", n_socketpair}, {"fallocate", n_fallocate},
+      {"tgkill", n_tgkill},     {"sigprocmask", n_sigprocmask}, {"sigtimedwait", n_sigtimedwait},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value fn;

@@ -43,6 +43,7 @@ export const KVM_IOCTL = {
   SET_SREGS: iow(KVMIO, 0x84, 312),
   GET_MSRS: iowr(KVMIO, 0x88, 8), // struct kvm_msrs
   SET_MSRS: iow(KVMIO, 0x89, 8),
+  SET_SIGNAL_MASK: iow(KVMIO, 0x8b, 4), // struct kvm_signal_mask (len, then the sigset)
   SET_FPU: iow(KVMIO, 0x8d, 416), // struct kvm_fpu
   GET_LAPIC: ior(KVMIO, 0x8e, 1024), // struct kvm_lapic_state
   SET_LAPIC: iow(KVMIO, 0x8f, 1024),
@@ -64,6 +65,7 @@ export const KVM_CAP = {
   USER_MEMORY: 3,
   SET_TSS_ADDR: 4,
   EXT_CPUID: 7,
+  NR_VCPUS: 9,
   NR_MEMSLOTS: 10,
   MP_STATE: 14,
   SYNC_MMU: 16,
@@ -73,6 +75,7 @@ export const KVM_CAP = {
   PIT_STATE2: 35,
   IOEVENTFD: 36,
   SET_IDENTITY_MAP_ADDR: 37,
+  MAX_VCPUS: 66,
   SIGNAL_MSI: 77,
   DEVICE_CTRL: 89,
   ARM_PSCI_0_2: 102,
