@@ -66,7 +66,7 @@ before(() => {
   assert.ok(existsSync(tarball), `npm pack wrote ${tarball}`);
   mkdirSync(app);
   timed('npm install', () => run('npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline', tarball], app));
-  console.log(`${timings.join(', ')}`);
+  console.log(timings.join(', '));
 });
 
 /** Every file under dir, relative to it. */
