@@ -51,7 +51,7 @@ function loadPreadv() {
   try {
     const here = dirname(fileURLToPath(import.meta.url));
     const require = createRequire(import.meta.url);
-    const addon = require(join(here, '..', 'native', 'build', 'Release', 'tsvmm.node'));
+    const addon = require('node-gyp-build')(join(here, '..')); // build/Release, else prebuilds/
     return typeof addon.preadv === 'function' ? addon.preadv.bind(addon) : undefined;
   } catch {
     return undefined;

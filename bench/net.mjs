@@ -39,6 +39,7 @@ import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { benchMain, cpuName, detectTscHz, ensureGuestsBuilt, GUEST_DIR, makeUsage, measure, parseOptions, ringList, ROOT, say, wholeNumber } from './common.mjs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { createRequire } from 'node:module';
 import { randomInt } from 'node:crypto';
 
 const GUEST = join(GUEST_DIR, 'build', 'netbench.elf');
@@ -70,7 +71,7 @@ function parseCli(argv) {
   };
   for (const s of o.sizes) if (s < 60 || s > 1514) usage(`--sizes: ${s} is not a frame size from 60 to 1514`);
   // The addon is found relative to the compiled files (DIST/src/native/addon.js
-  // -> ../../../native/build), so DIST must be a top-level directory of the repository.
+  // -> ../../.., where build/ and prebuilds/ are), so DIST must be a top-level directory of the repository.
   const dist = resolve(ROOT, o.dist);
   const rel = relative(ROOT, dist);
   if (rel === '' || rel.startsWith('..') || isAbsolute(rel) || rel.includes('/')) usage(`--dist ${o.dist}: must be a top-level directory of the repository`);
@@ -91,7 +92,11 @@ async function outer(o) {
     return;
   }
   if (!existsSync(join(ROOT, o.dist, 'src', 'cli', 'main.js'))) throw new Error(`${o.dist}/ is missing: run \`npm run build\` first (or tsc --outDir ${o.dist})`);
-  if (!existsSync(join(ROOT, 'native', 'build', 'Release', 'tsvmm.node'))) throw new Error('the native addon is not built: run `npm ci`');
+  try {
+    createRequire(import.meta.url)('node-gyp-build').resolve(ROOT); // throws when no build or prebuild fits
+  } catch {
+    throw new Error('the native addon is not built: run `npm ci`');
+  }
   await ensureGuestsBuilt(o.dist, say);
   const innerArgs = [fileURLToPath(import.meta.url), '--inner', '--secs', String(o.secs), '--warmup', String(o.warmup), '--sizes', o.sizes.join(','), '--rings', o.rings.join(','), '--window', String(o.window), '--dist', o.dist, '--tsc-hz', String(o.tscHz)];
   const report = await measure((where) => inner(o, where), innerArgs);

@@ -4,7 +4,8 @@
 //
 // 1. build: tsc into the output dir (as `npm run build`, without deleting it);
 // 2. prepare: the VM's kernel and root, cached (scripts/testhost-arm64/prepare.sh);
-// 3. addon: the N-API addon cross-built for arm64 (native/build-arm64/);
+// 3. addon: the N-API addon cross-built for arm64 (prebuilds/linux-arm64/, which
+//    node-gyp-build loads in the VM: run.sh sets PREBUILDS_ONLY);
 // 4. run: `node --test` on <outdir>/test/arm64/*.test.js under Node.js arm64 in the VM.
 //
 // Usage: node scripts/run-arm64-tests.mjs [--outdir DIR | --dist DIR] [--no-build] [substring-filter ...]

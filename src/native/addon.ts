@@ -1,6 +1,12 @@
 // Loads the native addon (native/tsvmm.c). Its shape is declared once in
-// native/index.d.ts; this module only locates the built binary.
-import { existsSync } from 'node:fs';
+// native/index.d.ts; this module only locates the binary, through
+// node-gyp-build from the package root (three levels above dist/src/native/):
+//   1. build/Release/*.node: the source build (`npm ci` in a clone, or an
+//      install where no prebuild fits);
+//   2. prebuilds/linux-<arch>/node.napi.glibc.node: the prebuilt addons the
+//      package ships (scripts/prebuild.sh, run by `npm pack`).
+// PREBUILDS_ONLY=1 skips 1: the arm64 test host sets it, because the checkout
+// it shares holds this machine's x86-64 build/Release.
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { Native, NativeError } from '../../native/index.js';
@@ -8,21 +14,18 @@ import type { Native, NativeError } from '../../native/index.js';
 export type { Native, NativeError };
 
 const require = createRequire(import.meta.url);
+const nodeGypBuild = require('node-gyp-build') as (dir: string) => unknown;
 
-// The arm64 cross-build (scripts/testhost-arm64/build-addon.sh) comes first on
-// arm64: a repository shared with the arm64 test host has the x86-64 build in
-// native/build/.
-const ARM64_BUILD = fileURLToPath(new URL('../../../native/build-arm64/Release/tsvmm.node', import.meta.url));
-
-function addonPath(): string {
-  return process.arch === 'arm64' && existsSync(ARM64_BUILD) ? ARM64_BUILD : '../../../native/build/Release/tsvmm.node';
-}
+const PACKAGE_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 function load(): Native {
   try {
-    return require(addonPath()) as Native;
+    return nodeGypBuild(PACKAGE_ROOT) as Native;
   } catch (err) {
-    throw new Error('the native addon is not built: run `npm ci` (needs a C compiler and Node headers)', { cause: err });
+    const why = err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err);
+    throw new Error(`cannot load the native addon (${why}): run \`npm rebuild tsvmm\`, or \`npm ci\` in a clone (needs a C compiler)`, {
+      cause: err,
+    });
   }
 }
 

@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "tsvmm",
-      "sources": ["tsvmm.c"],
+      "sources": ["native/tsvmm.c"],
       "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-O2"],
       "defines": ["NAPI_VERSION=8"]
     }
