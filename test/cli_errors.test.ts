@@ -60,11 +60,19 @@ test('a KVM device path that cannot be opened as KVM', () =>
   expectOneLineError(['-k', goodElf, '-m', '64M'], /cannot open|not a KVM device/, { TSVMM_KVM_DEVICE: dir }));
 test('a KVM device path that is not KVM', () => expectOneLineError(['-k', goodElf, '-m', '64M'], /\/dev\/null is not a KVM device/, { TSVMM_KVM_DEVICE: '/dev/null' }));
 
+for (const bad of ['0', '1000', 'abc']) {
+  test(`--cpus ${bad}: one line and exit 2`, async () => {
+    await expectOneLineError(['-k', goodElf, '--cpus', bad], /--cpus/);
+    assert.equal((await runTsvmm(['-k', goodElf, '--cpus', bad])).code, 2);
+  });
+}
+
 test('--help prints the usage and exits 0', async () => {
   const r = await runTsvmm(['--help']);
   assert.equal(r.code, 0);
   assert.match(r.stdout, /Usage: tsvmm -k KERNEL/);
   assert.match(r.stdout, /Ctrl-A x/);
+  assert.match(r.stdout, /-c, --cpus N/);
 });
 
 test('--version prints the package version', async () => {

@@ -41,6 +41,8 @@ export interface BootPlan {
 /** Devices the firmware tables must describe. */
 export interface PlatformDevices {
   pci: Array<{ slot: number; gsi: number }>;
+  /** Each vCPU's hardware id as initVcpu returned it (x86: APIC id; arm64: MPIDR), index = vCPU id. */
+  cpus: number[];
 }
 
 export interface KernelImages {
@@ -62,6 +64,14 @@ export interface MachineContext {
     rxInterruptEnabled(on: boolean): void;
   };
   requestStop(stop: GuestStop): void;
+}
+
+/** The machine cannot have what the configuration asks for (too many vCPUs for its interrupt controller...). */
+export class ArchLimitError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ArchLimitError';
+  }
 }
 
 export interface HostQuirk {
@@ -104,8 +114,11 @@ export interface Arch extends MachineArch {
   baseCmdline(): string;
   /** Extra options a quirky host needs (e.g. a nested PVM host), or undefined. */
   hostQuirk(): HostQuirk | undefined;
-  /** After KVM_CREATE_VM: interrupt controller, timers, reserved addresses. */
-  setupVm(kvm: Kvm, vm: VmFd): void;
+  /**
+   * After KVM_CREATE_VM: interrupt controller, timers, reserved addresses.
+   * Throws an ArchLimitError if this machine cannot have `vcpus` vCPUs.
+   */
+  setupVm(kvm: Kvm, vm: VmFd, vcpus: number): void;
   /**
    * Parses and checks the kernel and initrd for a RAM size and decides where
    * everything goes: pure, so bad input fails before /dev/kvm is touched.
@@ -117,8 +130,18 @@ export interface Arch extends MachineArch {
   readonly pciMmioWindow: { start: number; end: number };
   /** The GSI a PCI slot's INTA# line raises. */
   pciIntxGsi(slot: number): number;
-  /** Sets the boot vCPU's registers, CPUID, MSRs. */
-  setupVcpu(kvm: Kvm, vm: VmFd, vcpuFd: number, boot: BootInfo, cpuTemplate: CpuTemplate | undefined): void;
+  /**
+   * Right after KVM_CREATE_VCPU of vCPU `id` (every vCPU is created before the
+   * kernel is loaded): its architectural init. Returns its hardware id for
+   * the firmware tables (x86: the APIC id; arm64: MPIDR_EL1's affinity).
+   */
+  initVcpu(kvm: Kvm, vm: VmFd, vcpuFd: number, id: number, count: number): number;
+  /**
+   * After the kernel is loaded: vCPU `id`'s CPUID, MSRs and the like, and for
+   * the boot vCPU (id 0) the entry registers. The others wait for the guest to
+   * start them (x86: INIT/SIPI through the in-kernel LAPIC; arm64: PSCI CPU_ON).
+   */
+  setupVcpu(kvm: Kvm, vm: VmFd, vcpuFd: number, id: number, count: number, boot: BootInfo, cpuTemplate: CpuTemplate | undefined): void;
   /**
    * After every vCPU is created and set up, before any irqfd is attached:
    * finishes what needs the vCPUs to exist (arm64: the vGIC's redistributors

@@ -11,6 +11,14 @@ export interface BusDevice {
   write(offset: number, size: number, value: number): void;
 }
 
+/** What a vCPU's exit loop dispatches to: a Bus, or a proxy for one on another thread. */
+export interface AccessBus {
+  /** Reads `size` (1, 2 or 4) bytes at `addr`; unclaimed addresses read as all ones. */
+  read(addr: number, size: number): number;
+  /** Writes `size` bytes at `addr`; returns whether a device took it. */
+  write(addr: number, size: number, value: number): boolean;
+}
+
 export class BusConflictError extends Error {
   constructor(message: string) {
     super(message);
@@ -24,7 +32,7 @@ interface Range {
   device: BusDevice;
 }
 
-export class Bus {
+export class Bus implements AccessBus {
   // Sorted by base, non-overlapping. Buses hold a handful of ranges, so a
   // linear scan with a one-entry cache beats anything cleverer.
   private ranges: Range[] = [];

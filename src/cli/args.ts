@@ -26,6 +26,7 @@ to send Ctrl-A to the guest; Ctrl-A h lists these keys.
   -d, --disk FILE[,ro]   raw disk image as virtio-blk (,ro: read-only); repeatable
       --append "ARGS"    kernel command line (also --cmdline)
   -m, --memory SIZE      guest RAM: 512M, 2G, or MiB as a plain number (default 1G)
+  -c, --cpus N           vCPUs, 1 to 32 (default 1; KVM may allow fewer)
       --net tap[:NAME]   virtio-net on a TAP device (kernel-chosen or named); repeatable
       --mac XX:XX:XX:XX:XX:XX  the MAC of the --net before it (default: stable, locally administered)
       --cpu-template T   baseline (hide cx16, xsave, avx*, pcid...) or host (KVM's set)

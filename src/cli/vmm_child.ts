@@ -2,6 +2,7 @@
 // end here as one line on stderr and a non-zero exit code.
 import { parseArgs } from './args.js';
 import { runVmm } from '../vmm/vmm.js';
+import { ConfigError } from '../vmm/config.js';
 import { native } from '../native/addon.js';
 import { PR } from '../sandbox/constants.js';
 import { constants as osConstants } from 'node:os';
@@ -43,6 +44,7 @@ main().then(
   },
   (err: unknown) => {
     process.stderr.write(`tsvmm: ${err instanceof Error ? err.message : String(err)}\n`);
-    native.exitGroup(1);
+    // A configuration this host cannot run is a usage error, as a bad argument is.
+    native.exitGroup(err instanceof ConfigError ? 2 : 1);
   },
 );

@@ -82,8 +82,7 @@ export class VcpuControl {
         if (s === state || s === VCPU_STATE.STOPPED) break;
         const left = deadline - Date.now();
         if (left <= 0) return false;
-        const r = Atomics.waitAsync(this.words, i * WORDS + STATE, s, left);
-        if (r.async) await r.value;
+        await waitWhile(this.words, i * WORDS + STATE, s, left);
       }
     }
     return true;
@@ -95,4 +94,17 @@ export class VcpuControl {
     for (let i = 0; i < this.count; i++) if (this.state(i) !== state && this.state(i) !== VCPU_STATE.STOPPED) out.push(i);
     return out;
   }
+}
+
+/**
+ * Resolves once words[index] is no longer `value`, or after `timeoutMs`.
+ * Atomics.waitAsync's promise does not keep Node's event loop alive; the
+ * timer raced against it does.
+ */
+export async function waitWhile(words: Int32Array, index: number, value: number, timeoutMs: number): Promise<void> {
+  const r = Atomics.waitAsync(words, index, value, timeoutMs);
+  if (!r.async) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([r.value, new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+  clearTimeout(timer);
 }

@@ -2,17 +2,29 @@
 // worker's start-up data and its messages. Kept apart from worker.ts so that
 // the main thread does not load (and compile) the worker's devices just to
 // name these.
-import type { GuestStop } from '../arch/arch.js';
+import type { ArchName, GuestStop } from '../arch/arch.js';
 import type { PlatformData } from '../platform/platform.js';
 
+/**
+ * Who owns the device models. With one vCPU its thread does (every exit is
+ * handled in place); with several, the platform thread does and each vCPU
+ * thread forwards its accesses through its exit mailbox slot.
+ */
+export type VcpuDevices = { kind: 'local'; platform: PlatformData } | { kind: 'remote'; arch: ArchName; mailbox: SharedArrayBuffer };
+
 export interface VcpuWorkerData {
-  /** The device side this thread builds and dispatches exits to. */
-  platform: PlatformData;
+  /** vCPU id (0 is the boot CPU). */
+  index: number;
   vcpuFd: number;
   /** Size of the kvm_run mapping (KVM_GET_VCPU_MMAP_SIZE). */
   mmapSize: number;
+  devices: VcpuDevices;
+  /** Run/pause/stop words of every vCPU (control.ts). */
+  control: SharedArrayBuffer;
+  vcpuCount: number;
   /** Set to 1 by the main thread once the process is sealed and the guest may run. */
   go: Int32Array;
 }
 
-export type VcpuWorkerMessage = { kind: 'ready' } | { kind: 'log'; line: string } | { kind: 'stopped'; stop: GuestStop } | { kind: 'error'; message: string };
+/** `ready` carries the thread's id, which the main thread kicks with tgkill. */
+export type VcpuWorkerMessage = { kind: 'ready'; tid: number } | { kind: 'log'; line: string } | { kind: 'stopped'; stop: GuestStop } | { kind: 'error'; message: string };

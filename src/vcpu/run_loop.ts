@@ -3,7 +3,7 @@
 // thread; it allocates nothing per exit (fields are read from the kvm_run page
 // through the VcpuFd accessors; device values are plain numbers).
 import type { GuestStop } from '../arch/arch.js';
-import type { Bus } from '../bus/bus.js';
+import type { AccessBus } from '../bus/bus.js';
 import { KVM_EXIT, KVM_SYSTEM_EVENT } from '../kvm/generated/uapi.js';
 import { KVM_EXIT_IO_DIRECTION } from '../kvm/generated/kvm_run.js';
 import type { VcpuFd } from '../kvm/vcpu.js';
@@ -14,15 +14,20 @@ export type VcpuStop = GuestStop;
 export interface RunLoopHooks {
   /** Called after every exit handled in userspace (the console flushes output here). */
   afterExit(): void;
-  /** A device (i8042 reset, PSCI) asked to stop; checked after each exit. */
-  stopRequest(): VcpuStop | undefined;
+  /**
+   * After each exit: a device (i8042 reset) or the VMM (pause, stop) may want
+   * something. Pausing blocks inside; a returned stop ends the loop.
+   */
+  checkpoint(): VcpuStop | undefined;
+  /** KVM_RUN returned EINTR: take the pending kick (kick.ts). */
+  interrupted(): void;
   /** Describes the guest's state for a failure line: RIP and the like. */
   describeFailure(): string;
 }
 
 const EXIT_NAMES: Record<number, string> = Object.fromEntries(Object.entries(KVM_EXIT).map(([k, v]) => [v, k]));
 
-export function runVcpu(vcpu: VcpuFd, pio: Bus, mmio: Bus, hooks: RunLoopHooks): VcpuStop {
+export function runVcpu(vcpu: VcpuFd, pio: AccessBus, mmio: AccessBus, hooks: RunLoopHooks): VcpuStop {
   const view = vcpu.view;
   for (;;) {
     const reason = vcpu.run();
@@ -58,6 +63,7 @@ export function runVcpu(vcpu: VcpuFd, pio: Bus, mmio: Bus, hooks: RunLoopHooks):
         break;
       }
       case KVM_EXIT.INTR:
+        hooks.interrupted();
         break;
       case KVM_EXIT.HLT:
         // Only without an in-kernel irqchip; nothing can wake the vCPU then.
@@ -88,14 +94,14 @@ export function runVcpu(vcpu: VcpuFd, pio: Bus, mmio: Bus, hooks: RunLoopHooks):
         return { code: 1, reason: `unexpected KVM exit ${EXIT_NAMES[reason] ?? reason}; ${hooks.describeFailure()}` };
     }
     hooks.afterExit();
-    const stop = hooks.stopRequest();
+    const stop = hooks.checkpoint();
     if (stop !== undefined) return stop;
   }
 }
 
 // MMIO accesses of 1, 2, 4 or 8 bytes; 8-byte ones are split into two 4-byte
 // accesses (low half first), other sizes are done byte by byte.
-function mmioWrite(bus: Bus, view: DataView, addr: number, len: number, off: number): void {
+function mmioWrite(bus: AccessBus, view: DataView, addr: number, len: number, off: number): void {
   if (len === 1) bus.write(addr, 1, view.getUint8(off));
   else if (len === 2) bus.write(addr, 2, view.getUint16(off, true));
   else if (len === 4) bus.write(addr, 4, view.getUint32(off, true));
@@ -105,7 +111,7 @@ function mmioWrite(bus: Bus, view: DataView, addr: number, len: number, off: num
   } else for (let i = 0; i < len && i < 8; i++) bus.write(addr + i, 1, view.getUint8(off + i));
 }
 
-function mmioRead(bus: Bus, view: DataView, addr: number, len: number, off: number): void {
+function mmioRead(bus: AccessBus, view: DataView, addr: number, len: number, off: number): void {
   if (len === 1) view.setUint8(off, bus.read(addr, 1));
   else if (len === 2) view.setUint16(off, bus.read(addr, 2), true);
   else if (len === 4) view.setUint32(off, bus.read(addr, 4) >>> 0, true);

@@ -1,26 +1,68 @@
-// The vCPU worker thread: builds the platform (the devices the vCPU talks
-// to live on this thread, so an exit never waits for another thread), then
-// loops on KVM_RUN. It reports how the guest ended with one message.
+// A vCPU worker thread: loops on KVM_RUN for one vCPU and dispatches its
+// exits to the device side: its own platform (one vCPU: the devices live on
+// this thread, so an exit never waits for another thread) or the platform
+// thread's, through its exit mailbox slot (several vCPUs). It reports how
+// the guest ended with one message.
 import { parentPort, workerData } from 'node:worker_threads';
+import type { GuestStop } from '../arch/arch.js';
+import { loadMachineArch } from '../arch/index.js';
+import type { AccessBus } from '../bus/bus.js';
 import { VcpuFd } from '../kvm/vcpu.js';
+import { native } from '../native/addon.js';
+import { ACCESS_SPACE, RemoteBus } from '../platform/mailbox.js';
 import { createPlatform } from '../platform/platform.js';
+import { VcpuControl, VCPU_STATE } from './control.js';
+import { consumeKick, prepareKickable } from './kick.js';
 import type { VcpuWorkerData, VcpuWorkerMessage } from './protocol.js';
-import { runVcpu, type VcpuStop } from './run_loop.js';
+import { runVcpu } from './run_loop.js';
 
-async function main(d: VcpuWorkerData, post: (m: VcpuWorkerMessage) => void): Promise<VcpuStop> {
-  const platform = await createPlatform(d.platform, (line) => post({ kind: 'log', line }));
+/** What the VMM asked for, as a stop of the loop (its code and reason are the VMM's, not the guest's). */
+const STOPPED_BY_VMM: GuestStop = { code: 0, reason: 'stopped by the VMM' };
+
+interface Devices {
+  pio: AccessBus;
+  mmio: AccessBus;
+  afterExit(): void;
+  stopRequest(): GuestStop | undefined;
+  describe(vcpuFd: number): string;
+}
+
+async function devicesFor(d: VcpuWorkerData, log: (line: string) => void): Promise<Devices> {
+  if (d.devices.kind === 'local') {
+    const p = await createPlatform(d.devices.platform, log);
+    return { pio: p.pio, mmio: p.mmio, afterExit: p.afterExit, stopRequest: p.stopRequest, describe: (fd) => p.arch.describeVcpu(fd) };
+  }
+  const arch = await loadMachineArch(d.devices.arch);
+  return {
+    pio: new RemoteBus(d.devices.mailbox, d.index, ACCESS_SPACE.PIO),
+    mmio: new RemoteBus(d.devices.mailbox, d.index, ACCESS_SPACE.MMIO),
+    afterExit: () => undefined,
+    stopRequest: () => undefined,
+    describe: (fd) => arch.describeVcpu(fd),
+  };
+}
+
+async function main(d: VcpuWorkerData, post: (m: VcpuWorkerMessage) => void): Promise<GuestStop> {
+  const devices = await devicesFor(d, (line) => post({ kind: 'log', line }));
   const vcpu = new VcpuFd(d.vcpuFd, d.mmapSize);
+  const control = new VcpuControl(d.vcpuCount, d.control);
+  prepareKickable(d.vcpuFd);
   // Everything is set up: let the main thread install seccomp (TSYNC covers
   // this thread too) and switch the terminal, then run the guest.
-  post({ kind: 'ready' });
+  post({ kind: 'ready', tid: native.gettid() });
   Atomics.wait(d.go, 0, 0);
-  const result = runVcpu(vcpu, platform.pio, platform.mmio, {
-    afterExit: platform.afterExit,
-    stopRequest: platform.stopRequest,
-    describeFailure: () => platform.arch.describeVcpu(d.vcpuFd),
-  });
-  platform.afterExit();
-  return result;
+  try {
+    if (control.checkpoint(d.index)) return STOPPED_BY_VMM;
+    return runVcpu(vcpu, devices.pio, devices.mmio, {
+      afterExit: devices.afterExit,
+      checkpoint: () => devices.stopRequest() ?? (control.checkpoint(d.index) ? STOPPED_BY_VMM : undefined),
+      interrupted: consumeKick,
+      describeFailure: () => devices.describe(d.vcpuFd),
+    });
+  } finally {
+    devices.afterExit();
+    control.report(d.index, VCPU_STATE.STOPPED);
+  }
 }
 
 if (parentPort) {

@@ -56,3 +56,11 @@ export function defaultConfig(kernel: string): VmConfig {
     cpuTemplate: undefined,
   };
 }
+
+/** The configuration asks for what this host cannot give (found at run time): the CLI exits 2, as for a bad argument. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}

@@ -14,12 +14,8 @@ import { startWorkers } from './workers.js';
 
 export type { VmmHost };
 
-/** One vCPU for now; the architecture's tables describe exactly one. */
-const VCPU_COUNT = 1;
-
 export async function runVmm(config: VmConfig, host: VmmHost): Promise<number> {
   const arch = await hostArch();
-  if (config.cpus !== VCPU_COUNT) throw new RangeError(`--cpus ${config.cpus}: this build runs one vCPU`);
   // The seccomp code and tables only when asked for, and before the seal:
   // nothing is loaded after it.
   const mode = config.seccomp;
@@ -27,7 +23,8 @@ export async function runVmm(config: VmConfig, host: VmmHost): Promise<number> {
   const prepared = prepareVm(config, arch, host.log);
   const machine = createMachine(prepared, host.log);
   const lifecycle = new VmLifecycle(host);
-  const workers = startWorkers(prepared, machine, host.consoleOutFd, { log: host.log, stopped: (s) => lifecycle.stop(s) });
-  void workers.ready.then(() => lifecycle.start(machine, workers, seal));
+  const threads = startWorkers(prepared, machine, host.consoleOutFd, { log: host.log, stopped: (s) => lifecycle.stop(s) });
+  lifecycle.attach(threads);
+  void threads.ready.then(() => lifecycle.start(machine, seal));
   return lifecycle.exited;
 }

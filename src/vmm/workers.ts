@@ -1,30 +1,64 @@
-// Phase 3 of building a VM: its threads. One vCPU worker (vcpu/worker.ts)
-// per vCPU, which builds the platform and loops on KVM_RUN once told to go,
-// and one queue worker (devices/virtio/worker.ts) per virtio device. Each
-// reports 'ready' once its modules are loaded and its state built: the
-// process is sealed only after all of them are (nothing loads after that).
+// Phase 3 of building a VM: its threads, and how the VMM steers them. One
+// vCPU worker (vcpu/worker.ts) per vCPU, which loops on KVM_RUN once told to
+// go; with several vCPUs, one platform worker (platform/worker.ts) that owns
+// the device models and serves the vCPUs' exit mailboxes (with one vCPU, its
+// thread owns them); one queue worker (devices/virtio/worker.ts) per virtio
+// device. Each reports 'ready' once its modules are loaded and its state
+// built: the process is sealed only after all of them are (nothing loads
+// after that).
 import { Worker } from 'node:worker_threads';
 import type { GuestStop } from '../arch/arch.js';
+import { CONTROL_WORD } from '../devices/virtio/spec.js';
 import type { DeviceWorkerData, DeviceWorkerMessage } from '../devices/virtio/worker.js';
+import { signalEventfd } from '../native/eventfd.js';
+import { MailboxServer, mailboxBytes } from '../platform/mailbox.js';
 import type { PlatformData } from '../platform/platform.js';
-import type { VcpuWorkerData, VcpuWorkerMessage } from '../vcpu/protocol.js';
+import type { PlatformWorkerData, PlatformWorkerMessage } from '../platform/worker.js';
+import { VcpuControl, VCPU_REQUEST, VCPU_STATE, waitWhile, type VcpuRequest } from '../vcpu/control.js';
+import { kickThread } from '../vcpu/kick.js';
+import type { VcpuDevices, VcpuWorkerData, VcpuWorkerMessage } from '../vcpu/protocol.js';
 import type { Machine } from './machine.js';
 import type { PreparedVm } from './prepare.js';
 
 export interface WorkerEvents {
   log(line: string): void;
-  /** The guest or a thread ended the VM. */
+  /** The guest, a device or a failed thread ended the VM. */
   stopped(stop: GuestStop): void;
 }
 
-export interface VmWorkers {
+export interface VmThreads {
   /** Resolves once every worker is ready to run. */
   readonly ready: Promise<void>;
   /** Lets the vCPUs enter the guest. */
   go(): void;
+  /** Stops every vCPU (kicked out of KVM_RUN), then the device queues; resolves once all hold, or false after `timeoutMs`. */
+  pause(timeoutMs: number): Promise<boolean>;
+  /** Device queues first, then the vCPUs. */
+  resume(): void;
+  /** Stops every vCPU thread; resolves with the ids of those that did not stop within `timeoutMs`. */
+  stop(timeoutMs: number): Promise<number[]>;
 }
 
-export function startWorkers(p: PreparedVm, m: Machine, consoleOutFd: number, events: WorkerEvents): VmWorkers {
+/** How long a device queue worker may take to hold or release its queues (it finishes the request in flight). */
+const QUEUE_ACK_TIMEOUT_MS = 5000;
+
+type Message = { kind: string; line?: string; stop?: GuestStop; message?: string; tid?: number };
+
+/** Starts a worker; `ready` resolves with its 'ready' message. */
+function start(url: URL, data: unknown, what: string, events: WorkerEvents): Promise<Message> {
+  const w = new Worker(url, { workerData: data });
+  w.on('error', (err) => events.stopped({ code: 1, reason: `${what} thread failed: ${err.message}` }));
+  return new Promise((ready) => {
+    w.on('message', (msg: Message) => {
+      if (msg.kind === 'ready') ready(msg);
+      else if (msg.kind === 'log') events.log(msg.line!);
+      else if (msg.kind === 'stopped') events.stopped(msg.stop!);
+      else events.stopped({ code: 1, reason: `${what} thread failed: ${msg.message}` });
+    });
+  });
+}
+
+export function startWorkers(p: PreparedVm, m: Machine, consoleOutFd: number, events: WorkerEvents): VmThreads {
   const platform: PlatformData = {
     arch: p.arch.name,
     vmFd: m.vm.fd,
@@ -32,44 +66,66 @@ export function startWorkers(p: PreparedVm, m: Machine, consoleOutFd: number, ev
     console: { ring: m.consoleRing.buffer, flags: m.consoleFlags, outFd: consoleOutFd },
     virtio: p.virtio,
   };
+  const count = m.vcpuFds.length;
+  const control = new VcpuControl(count);
   const go = new Int32Array(new SharedArrayBuffer(4));
   const mmapSize = m.kvm.vcpuMmapSize();
-  const waiting: Array<Promise<void>> = [];
-  const failed = (what: string) => (err: Error) => events.stopped({ code: 1, reason: `${what} thread failed: ${err.message}` });
+  const waiting: Array<Promise<Message>> = [];
 
-  for (const vcpuFd of m.vcpuFds) {
-    const data: VcpuWorkerData = { platform, vcpuFd, mmapSize, go };
-    const w = new Worker(new URL('../vcpu/worker.js', import.meta.url), { workerData: data });
-    waiting.push(
-      new Promise((ready) => {
-        w.on('message', (msg: VcpuWorkerMessage) => {
-          if (msg.kind === 'ready') ready();
-          else if (msg.kind === 'log') events.log(msg.line);
-          else if (msg.kind === 'stopped') events.stopped(msg.stop);
-          else events.stopped({ code: 1, reason: `vCPU thread failed: ${msg.message}` });
-        });
-      }),
-    );
-    w.on('error', failed('vCPU'));
+  let mailbox: SharedArrayBuffer | undefined;
+  let devices: VcpuDevices = { kind: 'local', platform };
+  if (count > 1) {
+    mailbox = new SharedArrayBuffer(mailboxBytes(count));
+    devices = { kind: 'remote', arch: p.arch.name, mailbox };
+    const data: PlatformWorkerData = { platform, mailbox, vcpus: count };
+    waiting.push(start(new URL('../platform/worker.js', import.meta.url), data satisfies PlatformWorkerData, 'platform', events) as Promise<Message & PlatformWorkerMessage>);
   }
+  const vcpuReady = m.vcpuFds.map((vcpuFd, index) => {
+    const data: VcpuWorkerData = { index, vcpuFd, mmapSize, devices, control: control.buffer, vcpuCount: count, go };
+    return start(new URL('../vcpu/worker.js', import.meta.url), data, count > 1 ? `vCPU ${index}` : 'vCPU', events) as Promise<Message & VcpuWorkerMessage>;
+  });
   for (const spec of p.virtio) {
     const data: DeviceWorkerData = { memory: m.memoryDescriptor, spec };
-    const w = new Worker(new URL('../devices/virtio/worker.js', import.meta.url), { workerData: data });
-    waiting.push(
-      new Promise((ready) => {
-        w.on('message', (msg: DeviceWorkerMessage) => {
-          if (msg.kind === 'ready') ready();
-          else events.log(msg.line);
-        });
-      }),
-    );
-    w.on('error', failed('device'));
+    waiting.push(start(new URL('../devices/virtio/worker.js', import.meta.url), data, 'device', events) as Promise<Message & DeviceWorkerMessage>);
   }
+  const tids: number[] = [];
+  void Promise.all(vcpuReady).then((msgs) => msgs.forEach((msg, i) => (tids[i] = msg.tid!)));
+
+  const request = (r: VcpuRequest): void => {
+    control.requestAll(r);
+    for (const tid of tids) kickThread(tid);
+  };
+  const queues = (paused: boolean): Array<Promise<unknown>> =>
+    p.virtio.map((spec) => {
+      const words = new Int32Array(spec.control);
+      Atomics.store(words, CONTROL_WORD.PAUSE, paused ? 1 : 0);
+      signalEventfd(spec.controlFd);
+      return waitWhile(words, CONTROL_WORD.PAUSE_ACK, paused ? 0 : 1, QUEUE_ACK_TIMEOUT_MS);
+    });
   return {
-    ready: Promise.all(waiting).then(() => undefined),
+    ready: Promise.all([...waiting, ...vcpuReady]).then(() => undefined),
     go: () => {
       Atomics.store(go, 0, 1);
       Atomics.notify(go, 0);
+    },
+    async pause(timeoutMs) {
+      request(VCPU_REQUEST.PAUSE);
+      if (!(await control.waitAll(VCPU_STATE.PAUSED, timeoutMs))) return false;
+      await Promise.all(queues(true));
+      return p.virtio.every((spec) => Atomics.load(new Int32Array(spec.control), CONTROL_WORD.PAUSE_ACK) === 1);
+    },
+    resume() {
+      void queues(false);
+      request(VCPU_REQUEST.RUN);
+    },
+    async stop(timeoutMs) {
+      request(VCPU_REQUEST.STOP);
+      // A vCPU that never got to run (the VM failed before `go`) stops at its first checkpoint.
+      Atomics.store(go, 0, 1);
+      Atomics.notify(go, 0);
+      await control.waitAll(VCPU_STATE.STOPPED, timeoutMs);
+      if (mailbox !== undefined) MailboxServer.close(mailbox);
+      return control.laggards(VCPU_STATE.STOPPED);
     },
   };
 }

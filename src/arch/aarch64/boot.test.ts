@@ -68,7 +68,7 @@ test('loading writes the kernel, the initrd and a DTB that points at the initrd'
   const initrd = new Uint8Array(5000).fill(0xab);
   const p = planArm64Boot({ kernel, initrd, cmdline }, 64 * MiB);
   const memory = new GuestMemory([{ gpa: LAYOUT.RAM_START, buffer: new ArrayBuffer(64 * MiB) }]);
-  const entry = loadArm64Boot(memory, p, { gicVersion: 3, vcpus: 1 });
+  const entry = loadArm64Boot(memory, p, { gicVersion: 3, mpidrs: [0] });
   assert.deepEqual(entry, { pc: p.kernelAddr, fdt: p.fdtAddr });
   assert.deepEqual(memory.slice(p.kernelAddr, kernel.length), kernel);
   assert.deepEqual(memory.slice(p.initrd!.addr, initrd.length), initrd);
@@ -90,6 +90,6 @@ test('the real Debian arm64 kernel plans and loads', (t) => {
   assert.equal(p.kernelAddr, LAYOUT.RAM_START, 'text_offset 0');
   assert.ok(p.initrd!.addr >= p.kernelAddr + p.image.effectiveSize);
   const memory = new GuestMemory([{ gpa: LAYOUT.RAM_START, buffer: new ArrayBuffer(128 * MiB) }]);
-  loadArm64Boot(memory, p, { gicVersion: 2, vcpus: 1 });
+  loadArm64Boot(memory, p, { gicVersion: 2, mpidrs: [0] });
   assert.deepEqual(memory.slice(LAYOUT.RAM_START + 0x38, 4), new Uint8Array([0x41, 0x52, 0x4d, 0x64]), '"ARM\\x64" in guest RAM');
 });

@@ -81,13 +81,13 @@ export function planArm64Boot(images: KernelImages, memoryBytes: number): Arm64B
 }
 
 /** Writes the kernel, the initrd and the device tree; returns the entry state for the boot vCPU. */
-export function loadArm64Boot(memory: GuestMemory, plan: Arm64BootPlan, machine: { gicVersion: 2 | 3; vcpus: number }): Arm64Entry {
+export function loadArm64Boot(memory: GuestMemory, plan: Arm64BootPlan, machine: { gicVersion: 2 | 3; mpidrs: readonly number[] }): Arm64Entry {
   memory.write(plan.kernelAddr, plan.image.bytes);
   // .bss past the file must read as zero: fresh guest RAM (a memfd) already does.
   if (plan.initrd !== undefined) memory.write(plan.initrd.addr, plan.initrd.bytes);
   const fdt = buildMachineFdt({
     memoryBytes: plan.memoryBytes,
-    vcpus: machine.vcpus,
+    mpidrs: machine.mpidrs,
     gicVersion: machine.gicVersion,
     cmdline: plan.cmdline,
     initrd: plan.initrd && { start: plan.initrd.addr, end: plan.initrd.addr + plan.initrd.bytes.length },

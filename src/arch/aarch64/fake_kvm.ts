@@ -4,7 +4,8 @@
 // kvm_one_reg), keeps a log of what was asked, and enforces the ordering
 // rules KVM enforces that matter here. Used only by *.test.ts files.
 import type { Ioctls } from '../../kvm/device.js';
-import { KVM_DEV_ARM_VGIC_GRP, KVM_DEV_TYPE, KVM_IOCTL_ARM64, KVM_VCPU_INIT } from '../../kvm/generated/uapi_arm64.js';
+import { KVM_DEV_ARM_VGIC_GRP, KVM_DEV_TYPE, KVM_IOCTL_ARM64, KVM_VCPU_INIT, MPIDR_EL1 } from '../../kvm/generated/uapi_arm64.js';
+import { vcpuMpidr } from './machine_fdt.js';
 
 class FakeErrno extends Error {
   constructor(
@@ -27,6 +28,8 @@ export class FakeKvm implements Ioctls {
   readonly devices = new Map<number, FakeDevice>();
   readonly regs = new Map<bigint, bigint>();
   vcpuInit: { target: number; features: number[] } | undefined;
+  /** Every KVM_ARM_VCPU_INIT by vCPU fd; the n-th fd initialised is vCPU id n (KVM's MPIDR follows the id). */
+  readonly vcpuInits = new Map<number, { id: number; target: number; features: number[] }>();
   /** Set by the test: vCPUs that exist (CTRL_INIT with none, or later ones, would break a real VM). */
   vcpus = 0;
   private readonly pointers = new Map<bigint, Buffer>();
@@ -97,6 +100,7 @@ export class FakeKvm implements Ioctls {
           target: b.readUInt32LE(0),
           features: Array.from({ length: KVM_VCPU_INIT.FEATURE_WORDS }, (_, i) => b.readUInt32LE(4 + i * 4)),
         };
+        if (!this.vcpuInits.has(fd)) this.vcpuInits.set(fd, { id: this.vcpuInits.size, ...this.vcpuInit });
         this.log.push(`vcpu_init target=${this.vcpuInit.target} features0=0x${this.vcpuInit.features[0]!.toString(16)}`);
         return 0;
       case KVM_IOCTL_ARM64.SET_ONE_REG: {
@@ -109,7 +113,9 @@ export class FakeKvm implements Ioctls {
       }
       case KVM_IOCTL_ARM64.GET_ONE_REG: {
         const id = b.readBigUInt64LE(0);
-        const value = this.regs.get(id);
+        const vcpu = this.vcpuInits.get(fd);
+        // MPIDR_EL1 after reset: RES1 bit 31 and the affinity KVM derives from the vCPU id.
+        const value = id === MPIDR_EL1 && vcpu !== undefined ? (1n << 31n) | BigInt(vcpuMpidr(vcpu.id)) : this.regs.get(id);
         if (value === undefined) throw new FakeErrno('ENOENT', 'KVM_GET_ONE_REG');
         this.deref(b.readBigUInt64LE(8)).writeBigUInt64LE(value, 0);
         return 0;

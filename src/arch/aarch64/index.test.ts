@@ -9,7 +9,7 @@ import { IRQ, LAYOUT, MiB } from './layout.js';
 import { spiIrqLine } from './gic.js';
 import { UART_NODE } from './machine_fdt.js';
 import { hostArch, hostArchName, UnsupportedHostError } from '../index.js';
-import type { MachineContext } from '../arch.js';
+import { ArchLimitError, type MachineContext } from '../arch.js';
 import type { Kvm } from '../../kvm/system.js';
 import type { VmFd } from '../../kvm/vm.js';
 import { KVM_CAP } from '../../kvm/generated/uapi.js';
@@ -27,11 +27,12 @@ const MEM = 128 * MiB;
 function boot(kvm: FakeKvm): { arch: ReturnType<typeof createAarch64>; memory: GuestMemory; fdt: ReturnType<typeof readFdt>; format: string } {
   const arch = createAarch64(kvm);
   const plan = arch.prepareBoot({ kernel: mockArm64Image(), initrd: new Uint8Array(1000), cmdline: arch.baseCmdline() }, MEM);
-  arch.setupVm(KVM, VM);
+  arch.setupVm(KVM, VM, 1);
   const memory = new GuestMemory(arch.ramRegions(MEM).map((r) => ({ gpa: r.gpa, buffer: new ArrayBuffer(r.size) })));
-  const info = arch.loadKernel(memory, plan, { pci: [{ slot: 1, gsi: arch.pciIntxGsi(1) }] });
   kvm.vcpus = 1;
-  arch.setupVcpu(KVM, VM, 4, info, undefined);
+  const mpidr = arch.initVcpu(KVM, VM, 4, 0, 1);
+  const info = arch.loadKernel(memory, plan, { pci: [{ slot: 1, gsi: arch.pciIntxGsi(1) }], cpus: [mpidr] });
+  arch.setupVcpu(KVM, VM, 4, 0, 1, info, undefined);
   arch.finishVm(KVM, VM, 1);
   const fdtAddr = info.entry['fdt']!;
   const size = new DataView(memory.slice(fdtAddr + 4, 4).slice().buffer).getUint32(0, false);
@@ -81,9 +82,9 @@ test('loadKernel refuses a PCI device whose GSI the device tree does not map', (
   const arch = createAarch64(new FakeKvm());
   const plan = arch.prepareBoot({ kernel: mockArm64Image(), initrd: undefined, cmdline: '' }, MEM);
   const memory = new GuestMemory([{ gpa: LAYOUT.RAM_START, buffer: new ArrayBuffer(MEM) }]);
-  assert.throws(() => arch.loadKernel(memory, plan, { pci: [] }), /before setupVm created the vGIC/);
-  arch.setupVm(KVM, VM);
-  assert.throws(() => arch.loadKernel(memory, plan, { pci: [{ slot: 1, gsi: 5 }] }), /slot 1 raises GSI 5/);
+  assert.throws(() => arch.loadKernel(memory, plan, { pci: [], cpus: [0] }), /before setupVm created the vGIC/);
+  arch.setupVm(KVM, VM, 1);
+  assert.throws(() => arch.loadKernel(memory, plan, { pci: [{ slot: 1, gsi: 5 }], cpus: [0] }), /slot 1 raises GSI 5/);
 });
 
 test('the console UART and the ECAM window sit on the MMIO bus', () => {
@@ -119,5 +120,34 @@ test('an arm64 host gets this Arch, with the capabilities it needs', async () =>
   assert.equal(aarch64.requiredCaps['ARM_PSCI_0_2'], KVM_CAP.ARM_PSCI_0_2);
   for (const cap of ['IRQCHIP', 'IRQFD', 'IRQ_ROUTING', 'IOEVENTFD', 'ONE_REG', 'DEVICE_CTRL']) assert.ok(cap in aarch64.requiredCaps, cap);
   assert.equal(aarch64.hostQuirk(), undefined);
-  assert.throws(() => aarch64.finishVm(KVM, VM, 2), /describes 1 vCPU/);
+});
+
+test('setupVm refuses more vCPUs than the GIC addresses (GICv2: 8), with an ArchLimitError', () => {
+  assert.throws(() => createAarch64(new FakeKvm([KVM_DEV_TYPE.ARM_VGIC_V2])).setupVm(KVM, VM, 9), (e: Error) => e instanceof ArchLimitError && /GICv2 gives a guest at most 8 vCPUs, not 9/.test(e.message));
+  assert.doesNotThrow(() => createAarch64(new FakeKvm([KVM_DEV_TYPE.ARM_VGIC_V2])).setupVm(KVM, VM, 8));
+  assert.doesNotThrow(() => createAarch64(new FakeKvm()).setupVm(KVM, VM, 32));
+});
+
+test('four vCPUs: secondaries powered off, the tree lists every MPIDR KVM reports, only vCPU 0 gets registers', () => {
+  const kvm = new FakeKvm();
+  const arch = createAarch64(kvm);
+  const plan = arch.prepareBoot({ kernel: mockArm64Image(), initrd: undefined, cmdline: arch.baseCmdline() }, MEM);
+  arch.setupVm(KVM, VM, 4);
+  const memory = new GuestMemory(arch.ramRegions(MEM).map((r) => ({ gpa: r.gpa, buffer: new ArrayBuffer(r.size) })));
+  const fds = [10, 11, 12, 13];
+  const mpidrs = fds.map((fd, id) => arch.initVcpu(KVM, VM, fd, id, 4));
+  assert.deepEqual(mpidrs, [0, 1, 2, 3]);
+  const info = arch.loadKernel(memory, plan, { pci: [], cpus: mpidrs });
+  const before = kvm.log.filter((l) => l.startsWith('set_one_reg')).length;
+  fds.slice(1).forEach((fd, i) => arch.setupVcpu(KVM, VM, fd, i + 1, 4, info, undefined));
+  assert.equal(kvm.log.filter((l) => l.startsWith('set_one_reg')).length, before, 'secondaries get no registers (PSCI CPU_ON sets them)');
+  arch.setupVcpu(KVM, VM, fds[0]!, 0, 4, info, undefined);
+  assert.ok(kvm.log.filter((l) => l.startsWith('set_one_reg')).length > before);
+  kvm.vcpus = 4;
+  arch.finishVm(KVM, VM, 4);
+  const fdtAddr = info.entry['fdt']!;
+  const size = new DataView(memory.slice(fdtAddr + 4, 4).slice().buffer).getUint32(0, false);
+  const fdt = readFdt(memory.slice(fdtAddr, size).slice());
+  assert.deepEqual(nodeAt(fdt, '/cpus')!.children.map((c) => c.name), ['cpu@0', 'cpu@1', 'cpu@2', 'cpu@3']);
+  assert.deepEqual([...kvm.vcpuInits.values()].map((v) => v.features[0]! & 1), [0, 1, 1, 1], 'POWER_OFF on vCPUs 1-3');
 });

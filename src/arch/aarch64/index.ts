@@ -3,7 +3,7 @@
 // arm64 Image boot protocol with a device tree, an 8250 UART on MMIO and a
 // generic ECAM PCI host bridge. Addresses and IRQs: layout.ts; the vCPU
 // thread's part (UART, ECAM, SPI routing): machine.ts.
-import type { Arch, BootInfo, BootPlan, KernelImages, PlatformDevices } from '../arch.js';
+import { ArchLimitError, type Arch, type BootInfo, type BootPlan, type KernelImages, type PlatformDevices } from '../arch.js';
 import type { Kvm } from '../../kvm/system.js';
 import type { VmFd } from '../../kvm/vm.js';
 import type { GuestMemory } from '../../memory/guest_memory.js';
@@ -11,13 +11,11 @@ import type { Ioctls } from '../../kvm/device.js';
 import { native } from '../../native/addon.js';
 import { KVM_CAP_ARM64 } from '../../kvm/generated/uapi_arm64.js';
 import { IRQ, LAYOUT, pciIntxSpi, ramRegions } from './layout.js';
-import { createVgic, initVgic, type Vgic } from './gic.js';
+import { createVgic, initVgic, maxVcpus, type Vgic } from './gic.js';
 import { loadArm64Boot, planArm64Boot, type Arm64BootPlan } from './boot.js';
-import { setupBootVcpu } from './vcpu.js';
+import { initVcpu, setBootRegisters } from './vcpu.js';
 import { createAarch64Machine } from './machine.js';
 
-/** The vCPUs the device tree describes; vmm.ts creates exactly this many (and says so to finishVm). */
-const VCPUS = 1;
 /** Builds the arm64 Arch; `io` is the native ioctl layer (a fake in tests). */
 export function createAarch64(io: Ioctls = native): Arch {
   // Set by setupVm on the main thread; loadKernel and finishVm need it.
@@ -35,27 +33,31 @@ export function createAarch64(io: Ioctls = native): Arch {
     // binds; panic=1: a panicking guest resets through PSCI and the VMM exits.
     baseCmdline: () => `console=ttyS0 earlycon=uart8250,mmio,0x${LAYOUT.UART_START.toString(16)} panic=1`,
     hostQuirk: () => undefined,
-    setupVm(_kvm: Kvm, vm: VmFd): void {
+    setupVm(_kvm: Kvm, vm: VmFd, vcpus: number): void {
       vgic = createVgic(io, vm.fd);
+      const max = maxVcpus(vgic.version);
+      if (vcpus > max) throw new ArchLimitError(`this host's GICv${vgic.version} gives a guest at most ${max} vCPUs, not ${vcpus}`);
     },
     prepareBoot: (images: KernelImages, memoryBytes: number): BootPlan => planArm64Boot(images, memoryBytes),
     loadKernel(memory: GuestMemory, plan: BootPlan, platform: PlatformDevices): BootInfo {
       for (const d of platform.pci) {
         if (d.gsi !== pciIntxSpi(d.slot)) throw new Error(`PCI slot ${d.slot} raises GSI ${d.gsi}, but the device tree maps it to SPI ${pciIntxSpi(d.slot)}`);
       }
-      const entry = loadArm64Boot(memory, plan as Arm64BootPlan, { gicVersion: needVgic('loadKernel').version, vcpus: VCPUS });
+      const entry = loadArm64Boot(memory, plan as Arm64BootPlan, { gicVersion: needVgic('loadKernel').version, mpidrs: platform.cpus });
       return { format: `${plan.description}, GICv${needVgic('loadKernel').version}`, entry: { pc: entry.pc, fdt: entry.fdt } };
     },
     pciMmioWindow: { start: LAYOUT.PCI_MMIO32_START, end: LAYOUT.PCI_MMIO32_END },
     pciIntxGsi: pciIntxSpi,
+    initVcpu: (_kvm: Kvm, vm: VmFd, vcpuFd: number, id: number): number => initVcpu(io, vm.fd, vcpuFd, id),
     // CPU templates are x86 CPUID policies; an arm64 vCPU is the host's preferred target.
-    setupVcpu(_kvm: Kvm, vm: VmFd, vcpuFd: number, boot: BootInfo): void {
+    // The secondaries stay powered off until the guest's PSCI CPU_ON.
+    setupVcpu(_kvm: Kvm, _vm: VmFd, vcpuFd: number, id: number, _count: number, boot: BootInfo): void {
+      if (id !== 0) return;
       const { pc, fdt } = boot.entry;
       if (pc === undefined || fdt === undefined) throw new Error('aarch64 boot info lacks pc or fdt');
-      setupBootVcpu(io, vm.fd, vcpuFd, { pc, fdt });
+      setBootRegisters(io, vcpuFd, { pc, fdt });
     },
     finishVm(_kvm: Kvm, _vm: VmFd, vcpuCount: number): void {
-      if (vcpuCount !== VCPUS) throw new Error(`the device tree describes ${VCPUS} vCPU(s), not ${vcpuCount}`);
       initVgic(io, needVgic('finishVm'), vcpuCount);
     },
   };

@@ -6,11 +6,14 @@ import { IRQ, LAYOUT, MiB, pciIntxSpi } from './layout.js';
 
 const base: MachineFdtConfig = {
   memoryBytes: 512 * MiB,
-  vcpus: 1,
+  mpidrs: [0],
   gicVersion: 3,
   cmdline: 'console=ttyS0 earlycon=uart8250,mmio,0x9000000 panic=1',
   initrd: { start: 0x9f00_0000, end: 0x9f12_3400 },
 };
+
+/** The MPIDRs KVM gives vCPUs 0..n-1. */
+const mpidrsFor = (n: number): number[] => Array.from({ length: n }, (_, id) => vcpuMpidr(id));
 
 const missing = dtcMissing();
 if (missing) console.log(`# skipping the dtc checks: ${missing}`);
@@ -67,7 +70,7 @@ test('dtc: the UART, the PCI host bridge and chosen', { skip: missing }, () => {
 });
 
 test('dtc: GICv2 has a CPU interface and CPU masks on the timer PPIs', { skip: missing }, () => {
-  const t = dts({ ...base, gicVersion: 2, vcpus: 2 });
+  const t = dts({ ...base, gicVersion: 2, mpidrs: mpidrsFor(2) });
   const gic = node(t, 'interrupt-controller@8000000');
   assert.match(gic, /compatible = "arm,cortex-a15-gic";/);
   assert.match(gic, /reg = <0x00 0x8000000 0x00 0x1000 0x00 0x8010000 0x00 0x2000>;/);
@@ -86,7 +89,7 @@ test('every PCI slot maps INTA# to its own SPI on the GIC', () => {
 });
 
 test('the tree follows the layout and the configuration', () => {
-  const f = readFdt(buildMachineFdt({ ...base, vcpus: 3, memoryBytes: 6 * 1024 * MiB, initrd: undefined }));
+  const f = readFdt(buildMachineFdt({ ...base, mpidrs: mpidrsFor(3), memoryBytes: 6 * 1024 * MiB, initrd: undefined }));
   assert.equal(f.header.BOOT_CPUID_PHYS, 0);
   assert.ok(f.header.TOTALSIZE < LAYOUT.FDT_MAX_SIZE);
   assert.deepEqual(cellsOf(nodeAt(f, '/memory@80000000')!.props.get('reg')), [0, LAYOUT.RAM_START, 1, 0x8000_0000], '6 GiB');
@@ -104,6 +107,24 @@ test('vCPU MPIDRs follow KVM (16 per cluster) and bad vCPU counts are refused', 
   assert.equal(vcpuMpidr(0), 0);
   assert.equal(vcpuMpidr(15), 0xf);
   assert.equal(vcpuMpidr(17), 0x101);
-  assert.throws(() => buildMachineFdt({ ...base, gicVersion: 2, vcpus: 9 }), /9 vCPUs do not fit a GICv2/);
-  assert.throws(() => buildMachineFdt({ ...base, vcpus: 0 }), RangeError);
+  assert.throws(() => buildMachineFdt({ ...base, gicVersion: 2, mpidrs: mpidrsFor(9) }), /9 vCPUs do not fit a GICv2/);
+  assert.throws(() => buildMachineFdt({ ...base, mpidrs: [] }), RangeError);
+  assert.throws(() => buildMachineFdt({ ...base, mpidrs: [0, 1, 1] }), /share an MPIDR/);
 });
+
+for (const n of [1, 2, 4, 32]) {
+  test(`dtc: ${n} vCPU(s): one psci cpu node per MPIDR, redistributors for each`, { skip: missing }, () => {
+    const mpidrs = mpidrsFor(n);
+    const t = dts({ ...base, mpidrs });
+    const f = readFdt(buildMachineFdt({ ...base, mpidrs }));
+    const cpus = nodeAt(f, '/cpus')!.children;
+    assert.deepEqual(cpus.map((c) => c.name), mpidrs.map((m) => `cpu@${m.toString(16)}`));
+    for (const [i, c] of cpus.entries()) {
+      assert.deepEqual(cellsOf(c.props.get('reg')), [mpidrs[i]]);
+      assert.deepEqual(stringsOf(c.props.get('enable-method')), ['psci']);
+    }
+    assert.deepEqual(cellsOf(nodeAt(f, '/interrupt-controller@8000000')!.props.get('reg')).slice(4), [0, LAYOUT.GIC_REDIST_START, 0, n * 0x20000]);
+    assert.equal(f.header.BOOT_CPUID_PHYS, 0);
+    assert.equal((node(t, 'cpus').match(/enable-method = "psci";/g) ?? []).length, n);
+  });
+}

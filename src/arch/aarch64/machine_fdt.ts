@@ -33,7 +33,8 @@ export const UART_CLOCK_HZ = 1_843_200;
 
 export interface MachineFdtConfig {
   memoryBytes: number;
-  vcpus: number;
+  /** Each vCPU's MPIDR affinity (KVM_GET_ONE_REG MPIDR_EL1), index = vCPU id; 0 boots. */
+  mpidrs: readonly number[];
   gicVersion: 2 | 3;
   cmdline: string;
   initrd: { start: number; end: number } | undefined;
@@ -48,12 +49,11 @@ export const UART_NODE = `serial@${LAYOUT.UART_START.toString(16)}`;
 
 const reg = (base: number, size: number): number[] => [...cells64(base), ...cells64(size)];
 
-function cpus(w: FdtWriter, n: number): void {
+function cpus(w: FdtWriter, mpidrs: readonly number[]): void {
   w.beginNode('cpus');
   w.propU32('#address-cells', 1);
   w.propU32('#size-cells', 0);
-  for (let id = 0; id < n; id++) {
-    const mpidr = vcpuMpidr(id);
+  for (const mpidr of mpidrs) {
     w.beginNode(`cpu@${mpidr.toString(16)}`);
     w.propString('device_type', 'cpu');
     w.propString('compatible', 'arm,arm-v8');
@@ -134,7 +134,9 @@ function pci(w: FdtWriter): void {
 
 /** Builds the DTB for the machine in layout.ts. */
 export function buildMachineFdt(c: MachineFdtConfig): Uint8Array {
-  if (c.vcpus < 1 || c.vcpus > maxVcpus(c.gicVersion)) throw new RangeError(`${c.vcpus} vCPUs do not fit a GICv${c.gicVersion} here`);
+  const vcpus = c.mpidrs.length;
+  if (vcpus < 1 || vcpus > maxVcpus(c.gicVersion)) throw new RangeError(`${vcpus} vCPUs do not fit a GICv${c.gicVersion} here`);
+  if (new Set(c.mpidrs).size !== vcpus) throw new RangeError(`two vCPUs share an MPIDR: ${c.mpidrs.map((m) => m.toString(16)).join(', ')}`);
   const w = new FdtWriter();
   w.beginNode('');
   w.propString('compatible', 'linux,dummy-virt');
@@ -157,15 +159,15 @@ export function buildMachineFdt(c: MachineFdtConfig): Uint8Array {
   w.propCells('reg', reg(LAYOUT.RAM_START, c.memoryBytes));
   w.endNode();
 
-  cpus(w, c.vcpus);
+  cpus(w, c.mpidrs);
   w.beginNode('psci');
   w.propStrings('compatible', ['arm,psci-1.0', 'arm,psci-0.2']);
   w.propString('method', 'hvc');
   w.endNode();
-  gic(w, c.gicVersion, c.vcpus);
-  timer(w, c.gicVersion, c.vcpus);
+  gic(w, c.gicVersion, vcpus);
+  timer(w, c.gicVersion, vcpus);
   uart(w);
   pci(w);
   w.endNode();
-  return w.finish({ bootCpuId: vcpuMpidr(0), maxSize: LAYOUT.FDT_MAX_SIZE });
+  return w.finish({ bootCpuId: c.mpidrs[0]!, maxSize: LAYOUT.FDT_MAX_SIZE });
 }

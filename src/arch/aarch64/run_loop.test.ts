@@ -59,7 +59,7 @@ function board(): { mmio: Bus; out: number[] } {
   return { mmio, out };
 }
 
-const hooks = { afterExit: () => undefined, stopRequest: () => undefined, describeFailure: () => 'PC 0x0' };
+const hooks = { afterExit: () => undefined, checkpoint: () => undefined, interrupted: () => undefined, describeFailure: () => 'PC 0x0' };
 
 test('console output over MMIO, then PSCI SYSTEM_OFF ends the run as a power-off', () => {
   const { mmio, out } = board();

@@ -1,6 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BOOT_PSTATE, bootRegisters, describeArm64Vcpu, setupBootVcpu } from './vcpu.js';
+import { BOOT_PSTATE, bootRegisters, describeArm64Vcpu, initVcpu, setBootRegisters } from './vcpu.js';
+
+function setupBootVcpu(kvm: FakeKvm, vmFd: number, vcpuFd: number, e: typeof entry): number {
+  const mpidr = initVcpu(kvm, vmFd, vcpuFd, 0);
+  setBootRegisters(kvm, vcpuFd, e);
+  return mpidr;
+}
 import { FakeKvm } from './fake_kvm.js';
 import { KvmError } from '../../kvm/errors.js';
 
@@ -31,6 +37,15 @@ test('initialises the preferred target with PSCI 0.2, then sets the registers', 
   assert.equal(kvm.regs.get(0x6030000000100040n), 0x8000_0000n);
   assert.equal(kvm.regs.get(0x6030000000100000n), 0x9fe0_0000n);
   assert.equal(kvm.regs.get(0x6030000000100042n), 0x3c5n);
+});
+
+test('secondary vCPUs start powered off, and each reports its MPIDR affinity', () => {
+  const kvm = new FakeKvm();
+  assert.equal(setupBootVcpu(kvm, 3, 4, entry), 0);
+  const mpidrs = [5, 6, 7].map((fd, i) => initVcpu(kvm, 3, fd, i + 1));
+  assert.deepEqual(mpidrs, [1, 2, 3], 'Aff0 = vCPU id below 16, bit 31 (RES1) masked off');
+  for (const fd of [5, 6, 7]) assert.equal(kvm.vcpuInits.get(fd)!.features[0]! & 0b101, 0b101, 'PSCI 0.2 and POWER_OFF (bit 0)');
+  assert.equal(kvm.vcpuInits.get(4)!.features[0]! & 0b1, 0, 'the boot vCPU is not powered off');
 });
 
 test('describes the vCPU by PC and PSTATE, read back through KVM_GET_ONE_REG', () => {

@@ -1,6 +1,8 @@
-// The boot vCPU: KVM_ARM_VCPU_INIT with PSCI 0.2 (so KVM answers the
-// guest's PSCI calls: CPU_ON, SYSTEM_OFF, SYSTEM_RESET, the last two as
-// KVM_EXIT_SYSTEM_EVENT), then the registers of the arm64 boot protocol.
+// vCPU set-up: KVM_ARM_VCPU_INIT with PSCI 0.2 on every vCPU (so KVM answers
+// the guest's PSCI calls: CPU_ON, SYSTEM_OFF, SYSTEM_RESET, the last two as
+// KVM_EXIT_SYSTEM_EVENT) and POWER_OFF on the secondaries (they wait for the
+// guest's PSCI CPU_ON, which KVM handles: it resets them and sets their entry
+// point), then the registers of the arm64 boot protocol on the boot vCPU.
 //
 // Source: Documentation/arch/arm64/booting.rst, "Call the kernel image":
 // x0 = physical address of the device tree, x1 = x2 = x3 = 0, MMU and
@@ -8,7 +10,7 @@
 // masked in PSTATE.DAIF, the CPU at EL1 (EL2 is KVM's), using SP_EL1 (EL1h).
 import type { Ioctls } from '../../kvm/device.js';
 import { armPreferredTarget, armVcpuInit, getOneReg, setOneReg } from '../../kvm/vcpu_arm64.js';
-import { KVM_ARM_VCPU_FEATURE, KVM_REGS_OFFSET, PSR, coreRegId } from '../../kvm/generated/uapi_arm64.js';
+import { KVM_ARM_VCPU_FEATURE, KVM_REGS_OFFSET, MPIDR_AFFINITY_MASK, MPIDR_EL1, PSR, coreRegId } from '../../kvm/generated/uapi_arm64.js';
 import { KvmError } from '../../kvm/errors.js';
 
 /** The entry state loadKernel hands to setupVcpu (plain numbers: it crosses threads). */
@@ -42,8 +44,11 @@ export function bootRegisters(e: Arm64Entry): RegWrite[] {
   ];
 }
 
-/** Initialises vCPU `vcpuFd` as the boot CPU and points it at the kernel. */
-export function setupBootVcpu(io: Ioctls, vmFd: number, vcpuFd: number, entry: Arm64Entry): void {
+/**
+ * KVM_ARM_VCPU_INIT for vCPU `id` (0 boots; the others start powered off)
+ * and its MPIDR affinity as KVM set it, for the device tree's cpu nodes.
+ */
+export function initVcpu(io: Ioctls, vmFd: number, vcpuFd: number, id: number): number {
   let target;
   try {
     target = armPreferredTarget(io, vmFd);
@@ -51,12 +56,21 @@ export function setupBootVcpu(io: Ioctls, vmFd: number, vcpuFd: number, entry: A
     throw new KvmError(`KVM_ARM_PREFERRED_TARGET failed: ${(err as Error).message}`, { cause: err });
   }
   const features = [...target.features];
-  features[0] = (features[0] ?? 0) | (1 << KVM_ARM_VCPU_FEATURE.PSCI_0_2);
+  features[0] = (features[0] ?? 0) | (1 << KVM_ARM_VCPU_FEATURE.PSCI_0_2) | (id === 0 ? 0 : 1 << KVM_ARM_VCPU_FEATURE.POWER_OFF);
   try {
     armVcpuInit(io, vcpuFd, { target: target.target, features });
   } catch (err) {
-    throw new KvmError(`KVM_ARM_VCPU_INIT (target ${target.target}, PSCI 0.2) failed: ${(err as Error).message}`, { cause: err });
+    throw new KvmError(`KVM_ARM_VCPU_INIT of vCPU ${id} (target ${target.target}, PSCI 0.2${id === 0 ? '' : ', powered off'}) failed: ${(err as Error).message}`, { cause: err });
   }
+  try {
+    return Number(getOneReg(io, vcpuFd, MPIDR_EL1) & BigInt(MPIDR_AFFINITY_MASK));
+  } catch (err) {
+    throw new KvmError(`KVM_GET_ONE_REG MPIDR_EL1 of vCPU ${id} failed: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** Points the boot vCPU (already initialised) at the kernel. */
+export function setBootRegisters(io: Ioctls, vcpuFd: number, entry: Arm64Entry): void {
   for (const r of bootRegisters(entry)) {
     try {
       setOneReg(io, vcpuFd, r.id, r.value);

@@ -123,6 +123,22 @@ test('baseline template clears the named instruction-set bits and keeps the rest
   assert.equal(get(out, 0).eax, 0x1f, 'max leaf untouched');
 });
 
+test('per-vCPU CPUID for 4 vCPUs: each its own APIC id in leaf 1 and leaf 0xB, the same topology (a package each)', () => {
+  const input = [...hostCpuid(), entry(0x1f, 0, { flags: 1 }), entry(0x1f, 1, { flags: 1 })];
+  const all = [0, 1, 2, 3].map((apicId) => buildGuestCpuid(input, { apicId }));
+  for (const [apicId, out] of all.entries()) {
+    const leaf1 = findCpuid(out, LEAF.FEATURES)!;
+    assert.equal(leaf1.ebx >>> 24, apicId, 'leaf 1 EBX 31:24');
+    assert.equal((leaf1.ebx >>> 16) & 0xff, 1, 'one logical processor per package');
+    assert.equal(leaf1.edx & (1 << 28), 0, 'HTT clear');
+    for (const leaf of [LEAF.TOPOLOGY, LEAF.TOPOLOGY_V2]) {
+      assert.equal(findCpuid(out, leaf, 0)!.edx, apicId, `leaf 0x${leaf.toString(16)}.0 EDX: the x2APIC id`);
+      assert.equal(findCpuid(out, leaf, 1)!.edx, apicId, `leaf 0x${leaf.toString(16)}.1 EDX: the x2APIC id`);
+      assert.equal(findCpuid(out, leaf, 1)!.ebx, 1, 'one core at the core level');
+    }
+  }
+});
+
 test('rejects impossible APIC ids', () => {
   assert.throws(() => buildGuestCpuid(hostCpuid(), { apicId: 255 }), RangeError);
   assert.throws(() => buildGuestCpuid(hostCpuid(), { apicId: -1 }), RangeError);

@@ -3,7 +3,7 @@
 // protocol (bzImage or ELF vmlinux); the vCPU thread's part (COM1, the i8042
 // reset line, PCI configuration ports, interrupt routing) is machine.ts.
 import { existsSync } from 'node:fs';
-import type { Arch, BootInfo, BootPlan, KernelImages, PlatformDevices } from '../arch.js';
+import { ArchLimitError, type Arch, type BootInfo, type BootPlan, type CpuTemplate, type KernelImages, type PlatformDevices } from '../arch.js';
 import { KVM_CAP, KVM_PIT_SPEAKER_DUMMY } from '../../kvm/generated/uapi.js';
 import type { Kvm } from '../../kvm/system.js';
 import type { VmFd } from '../../kvm/vm.js';
@@ -32,6 +32,9 @@ interface X86BootPlan extends BootPlan {
   readonly cmdline: Uint8Array;
   readonly memoryBytes: number;
 }
+
+/** Most vCPUs: the MP table for them must fit the 1 KiB Linux scans at the EBDA (mptable.ts). */
+const MAX_X86_VCPUS = 32;
 
 const MACHINE_NAMES: Record<number, string> = { [EM.X86_64]: 'x86_64', [EM.AARCH64]: 'aarch64', 3: 'i386', 40: 'arm', 243: 'riscv' };
 
@@ -105,7 +108,7 @@ function loadKernel(memory: GuestMemory, p: BootPlan, platform: PlatformDevices)
     e820: e820Map(plan.memoryBytes),
   });
   memory.write(LAYOUT.ZERO_PAGE_START, zeroPage);
-  writeMpTable(memory, { pciRoutes: platform.pci.map((d) => ({ device: d.slot, pin: 0, ioapicPin: d.gsi })) });
+  writeMpTable(memory, { cpus: platform.cpus.length, pciRoutes: platform.pci.map((d) => ({ device: d.slot, pin: 0, ioapicPin: d.gsi })) });
   const sregs = setupLongMode(memory);
   const regs = bootRegs(plan.entry);
   return {
@@ -114,20 +117,27 @@ function loadKernel(memory: GuestMemory, p: BootPlan, platform: PlatformDevices)
   };
 }
 
-function setupVcpu(kvm: Kvm, _vm: VmFd, vcpuFd: number, boot: BootInfo, cpuTemplate: 'baseline' | 'host' | undefined): void {
+/**
+ * Every vCPU gets its CPUID (its own APIC id; each vCPU is a package of its
+ * own, as the MP table lists it), the boot MSRs and LINT0/LINT1 wiring. Only
+ * the boot vCPU gets registers: with the in-kernel LAPIC the others wait for
+ * INIT/SIPI (KVM_MP_STATE_UNINITIALIZED), which replaces their registers.
+ */
+function setupVcpu(kvm: Kvm, _vm: VmFd, vcpuFd: number, id: number, _count: number, boot: BootInfo, cpuTemplate: CpuTemplate | undefined): void {
+  const cpuid = buildGuestCpuid(parseCpuid2(kvm.supportedCpuid()), { apicId: id, template: cpuTemplate ?? 'host' });
+  applyCpuid(vcpuFd, cpuid);
+  applyMsrs(vcpuFd, bootMsrs());
+  applyLapicLints(vcpuFd);
+  if (id !== 0) return;
   const e = boot.entry as Record<string, number>;
   const need = (k: string): number => {
     const v = e[k];
     if (v === undefined) throw new Error(`boot info lacks ${k}`);
     return v;
   };
-  const cpuid = buildGuestCpuid(parseCpuid2(kvm.supportedCpuid()), { apicId: 0, template: cpuTemplate ?? 'host' });
-  applyCpuid(vcpuFd, cpuid);
-  applyMsrs(vcpuFd, bootMsrs());
   applySregs(vcpuFd, longModeSregs({ base: need('gdtBase'), limit: need('gdtLimit') }, { base: need('idtBase'), limit: need('idtLimit') }, need('cr3')));
   applyRegs(vcpuFd, { rip: need('rip'), rsp: need('rsp'), rbp: need('rbp'), rsi: need('rsi'), rflags: need('rflags') });
   applyFpu(vcpuFd);
-  applyLapicLints(vcpuFd);
 }
 
 export const x86_64: Arch = {
@@ -150,7 +160,9 @@ export const x86_64: Arch = {
   // options skip probing a keyboard and mouse that do not exist.
   baseCmdline: () => 'console=ttyS0 reboot=k panic=1 io_delay=none i8042.nokbd i8042.noaux',
   hostQuirk: () => pvmHostQuirk(existsSync),
-  setupVm(_kvm: Kvm, vm: VmFd): void {
+  setupVm(_kvm: Kvm, vm: VmFd, vcpus: number): void {
+    // xAPIC ids are 8 bits and 0xff is broadcast; the MP table holds what fits the EBDA.
+    if (vcpus > MAX_X86_VCPUS) throw new ArchLimitError(`an x86_64 guest here has at most ${MAX_X86_VCPUS} vCPUs, not ${vcpus}`);
     vm.setTssAddr(LAYOUT.KVM_TSS_ADDRESS);
     vm.setIdentityMapAddr(LAYOUT.KVM_IDENTITY_MAP_START);
     vm.createIrqchip();
@@ -160,6 +172,8 @@ export const x86_64: Arch = {
   loadKernel,
   pciMmioWindow: { start: LAYOUT.PCI_MMIO32_START, end: LAYOUT.PCI_MMIO32_END },
   pciIntxGsi: (slot) => PCI_INTX_FIRST_PIN + (slot % PCI_INTX_PINS),
+  // The APIC id is the vCPU id (KVM's default for an in-kernel LAPIC).
+  initVcpu: (_kvm, _vm, _fd, id) => id,
   setupVcpu,
   // The PIC, IOAPIC and PIT were complete in setupVm.
   finishVm: () => undefined,

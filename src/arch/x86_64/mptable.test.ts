@@ -119,6 +119,27 @@ test('more CPUs get more processor entries and a later I/O APIC id', () => {
   assert.equal(ofType(p, MP_ENTRY.IOAPIC)[0]![1], 4);
 });
 
+for (const n of [1, 2, 4, 32]) {
+  test(`${n} CPU(s) with four PCI devices: checksums hold and every entry reads back`, () => {
+    const routes = [1, 2, 3, 4].map((device) => ({ device, pin: 0, ioapicPin: 16 + (device % 8) }));
+    const p = parse(buildMpTable({ cpus: n, pciRoutes: routes }), LAYOUT.MPTABLE_START);
+    const cpus = ofType(p, MP_ENTRY.PROCESSOR);
+    assert.deepEqual(
+      cpus.map((c) => c[1]),
+      Array.from({ length: n }, (_, i) => i),
+      'APIC ids 0..n-1',
+    );
+    assert.deepEqual(
+      cpus.map((c) => c[3]),
+      Array.from({ length: n }, (_, i) => (i === 0 ? 3 : 1)),
+      'all enabled, only the first is the boot processor',
+    );
+    assert.equal(ofType(p, MP_ENTRY.IOAPIC)[0]![1], n, 'the I/O APIC id follows the CPUs');
+    assert.equal(ofType(p, MP_ENTRY.IOINT).length, 16 + routes.length);
+    assert.equal(ofType(p, MP_ENTRY.LINTSRC).length, 2);
+  });
+}
+
 test('is found where Linux scans: a 16-byte aligned "_MP_" in the EBDA', () => {
   const mem = new GuestMemory([{ gpa: 0, buffer: new ArrayBuffer(0x100000) }]);
   writeMpTable(mem, { pciRoutes: pciIntxRoutes([0], [20]) });

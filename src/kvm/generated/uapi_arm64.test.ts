@@ -22,6 +22,7 @@ import {
   KVM_IOCTL_ARM64,
   KVM_ONE_REG,
   KVM_REGS_OFFSET,
+  MPIDR_EL1,
   KVM_VCPU_INIT,
   KVM_VGIC_ADDR_TYPE,
   KVM_VGIC_SIZE,
@@ -118,6 +119,7 @@ function checks(): Check[] {
     ['KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE | KVM_REG_ARM_CORE_REG(regs.pc)', coreRegId(KVM_REGS_OFFSET.PC)],
     ['KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE | KVM_REG_ARM_CORE_REG(regs.pstate)', coreRegId(KVM_REGS_OFFSET.PSTATE)],
     ['KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE | KVM_REG_ARM_CORE_REG(regs.regs[3])', coreRegId(KVM_REGS_OFFSET.X0 + 3 * 8)],
+    ['ARM64_SYS_REG(3, 0, 0, 0, 5)', MPIDR_EL1],
     ...run,
   ];
 }

@@ -80,6 +80,8 @@ export const KVM_REG = {
   ARM64: 0x6000000000000000n,
   SIZE_U64: 0x0030000000000000n,
   ARM_CORE: 0x0010n << 16n,
+  /** KVM_REG_ARM64_SYSREG: a system register, encoded op0:op1:CRn:CRm:op2 (asm/kvm.h). */
+  ARM64_SYSREG: 0x0013n << 16n,
 } as const;
 
 /**
@@ -112,3 +114,13 @@ export function coreRegId(offset: number): bigint {
   if (!Number.isInteger(offset) || offset < 0 || offset % 8 !== 0) throw new RangeError(`core register offset ${offset} is not a u64 slot`);
   return KVM_REG.ARM64 | KVM_REG.SIZE_U64 | KVM_REG.ARM_CORE | BigInt(offset / 4);
 }
+
+/** ONE_REG id of system register (op0, op1, CRn, CRm, op2): the kernel's ARM64_SYS_REG(). */
+export function sysRegId(op0: number, op1: number, crn: number, crm: number, op2: number): bigint {
+  return KVM_REG.ARM64 | KVM_REG.SIZE_U64 | KVM_REG.ARM64_SYSREG | BigInt((op0 << 14) | (op1 << 11) | (crn << 7) | (crm << 3) | op2);
+}
+
+/** MPIDR_EL1 (Arm ARM D19.2: op0 3, op1 0, CRn 0, CRm 0, op2 5): the vCPU's affinity, set by KVM. */
+export const MPIDR_EL1 = sysRegId(3, 0, 0, 0, 5);
+/** MPIDR_EL1's affinity fields Aff2:Aff1:Aff0 (bits 23:0); Aff3 (39:32) stays 0 under KVM. */
+export const MPIDR_AFFINITY_MASK = 0xff_ffff;
