@@ -7,10 +7,11 @@
 // #1977); every answer with a body carries its Content-Length (micro-http
 // #48); chunked bodies are refused, as Firecracker refuses them (FC #1356).
 
-import { chmodSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { totalmem } from 'node:os';
+import { dirname } from 'node:path';
 import type { SeccompMode, VmConfig } from '../../vmm/config.js';
 import { FirecrackerApi, fault, type ApiResponse } from './api.js';
 import type { VmController } from './controller.js';
@@ -121,6 +122,11 @@ async function listen(server: Server, path: string): Promise<void> {
     const code = (err as { code?: string }).code;
     if (code === 'EADDRINUSE') {
       throw new ApiSocketError(`API socket ${path} already exists: remove it or choose another --api-sock path`, path, code, { cause: err });
+    }
+    // libuv reports a missing directory as EACCES (uv_pipe_bind maps ENOENT to it).
+    const dir = dirname(path);
+    if ((code === 'EACCES' || code === 'ENOENT') && !existsSync(dir)) {
+      throw new ApiSocketError(`cannot create the API socket ${path}: directory ${dir} does not exist`, path, 'ENOENT', { cause: err });
     }
     throw new ApiSocketError(`cannot create the API socket ${path}: ${code ?? (err as Error).message}`, path, code, { cause: err });
   } finally {

@@ -88,7 +88,7 @@ export function httpCall(socketPath: string, method: string, path: string, body?
  * Writes `data` on a fresh connection and collects everything the server
  * sends until it closes the connection or `waitMs` passes.
  */
-export function rawCall(socketPath: string, data: string, waitMs: number): Promise<{ text: string; closedByServer: boolean }> {
+export function rawCall(socketPath: string, data: string | Buffer, waitMs: number): Promise<{ text: string; closedByServer: boolean }> {
   return new Promise((resolve, reject) => {
     const sock = connect(socketPath);
     const chunks: Buffer[] = [];
@@ -120,3 +120,47 @@ export function parseRawResponse(text: string): { status: number; json: Record<s
   const body = split >= 0 ? text.slice(split + 4) : '';
   return { status: m === null ? 0 : Number(m[1]), json: body === '' ? undefined : (JSON.parse(body) as Record<string, unknown>) };
 }
+
+/** A Firecracker-style boot sequence (as firectl and the Go SDK send it) for the tests. */
+export const FC_SEQUENCE: ReadonlyArray<{ readonly method: string; readonly path: string; readonly body: Readonly<Record<string, unknown>> }> = [
+  { method: 'PUT', path: '/machine-config', body: { vcpu_count: 2, mem_size_mib: 256, smt: false, track_dirty_pages: false } },
+  {
+    method: 'PUT',
+    path: '/boot-source',
+    body: { kernel_image_path: '/images/vmlinux', initrd_path: '/images/initrd.img', boot_args: 'console=ttyS0 reboot=k panic=1 pci=off nomodules' },
+  },
+  { method: 'PUT', path: '/drives/scratch', body: { drive_id: 'scratch', path_on_host: '/images/scratch.img', is_root_device: false, is_read_only: false } },
+  { method: 'PUT', path: '/drives/rootfs', body: { drive_id: 'rootfs', path_on_host: '/images/rootfs.ext4', is_root_device: true, is_read_only: true } },
+  { method: 'PUT', path: '/drives/data', body: { drive_id: 'data', path_on_host: '/images/data.img', is_root_device: false, is_read_only: true, cache_type: 'Writeback', io_engine: 'Sync' } },
+  { method: 'PUT', path: '/network-interfaces/eth0', body: { iface_id: 'eth0', host_dev_name: 'tap0', guest_mac: 'AA:FC:00:00:00:01' } },
+  { method: 'PUT', path: '/network-interfaces/eth1', body: { iface_id: 'eth1', host_dev_name: 'tap1' } },
+  { method: 'PUT', path: '/actions', body: { action_type: 'InstanceStart' } },
+];
+
+/** The same VM as a --config-file (Firecracker's layout). */
+export const FC_CONFIG_FILE = {
+  'boot-source': FC_SEQUENCE[1]!.body,
+  drives: [FC_SEQUENCE[2]!.body, FC_SEQUENCE[3]!.body, FC_SEQUENCE[4]!.body],
+  'machine-config': FC_SEQUENCE[0]!.body,
+  'network-interfaces': [FC_SEQUENCE[5]!.body, FC_SEQUENCE[6]!.body],
+};
+
+/** The VmConfig both must produce: root drive first, pci=off dropped, root= added, MAC lower-cased. */
+export const FC_EXPECTED: VmConfig = {
+  kernel: '/images/vmlinux',
+  initrd: '/images/initrd.img',
+  append: 'console=ttyS0 reboot=k panic=1 nomodules root=/dev/vda ro',
+  memoryBytes: 256 * 1024 * 1024,
+  cpus: 2,
+  disks: [
+    { path: '/images/rootfs.ext4', readOnly: true },
+    { path: '/images/scratch.img', readOnly: false },
+    { path: '/images/data.img', readOnly: true },
+  ],
+  nets: [
+    { tap: 'tap0', mac: 'aa:fc:00:00:00:01' },
+    { tap: 'tap1', mac: undefined },
+  ],
+  seccomp: 'off',
+  cpuTemplate: undefined,
+};
