@@ -146,6 +146,9 @@ function closeServer(server: Server): Promise<void> {
 
 function serve(api: FirecrackerApi, req: IncomingMessage, res: ServerResponse, maxPayload: number, bodyTimeoutMs: number): void {
   res.setHeader('Server', 'tsvmm API');
+  // No Date header (Firecracker sends none): formatting it loads the time
+  // zone from /etc/localtime, a file a sealed process may not open.
+  res.sendDate = false;
   const refuse = (message: string): void => {
     // The rest of the body is not read: the connection cannot carry another request.
     res.setHeader('Connection', 'close');
