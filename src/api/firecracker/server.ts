@@ -173,7 +173,8 @@ function serve(api: FirecrackerApi, req: IncomingMessage, res: ServerResponse, m
     received += chunk.length;
     chunks.push(chunk);
   });
-  req.on('error', () => clearTimeout(timer));
+  // A client that goes away mid-body leaves nothing to answer.
+  req.on('close', () => clearTimeout(timer));
   req.on('end', () => {
     clearTimeout(timer);
     if (res.headersSent) return;

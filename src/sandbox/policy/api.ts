@@ -15,12 +15,18 @@
 // fields and paths, a post-boot PUT, an oversized body, a body that never
 // arrives (timeout), a negative Content-Length, a chunked body, then SIGTERM:
 // kill and reap the child, close the server, exit. Only the supervisor's own
-// threads after the marker count (26 distinct calls). Then the sealed helper
-// was run 40 times in log mode and the kernel's audit records (type=1326)
-// read back for anything racy a single trace misses. A few entries come
-// from the VMM policy's longer measurement of Node and glibc themselves
+// threads after the marker count: 26 distinct calls (the first trace also
+// showed stdout's lazy set-up and /etc/localtime being read for the HTTP Date
+// header; both now happen before the seal, see warmUpBeforeSeal, and the
+// server sends no Date). Then the same session was run 40 times sealed in log
+// mode: the kernel logged no audit record (type=1326) for it. A few entries
+// come from the VMM policy's longer measurement of Node and glibc themselves
 // (common.ts: sched_yield, openat answered EACCES, abort's tgkill/tkill,
 // restart_syscall, the clock_gettime fallback); their reasons say so.
+// Left out on purpose: clone (the supervisor starts no thread after the
+// seal; libuv's threadpool is not used by the HTTP server or IPC), sendmsg
+// (IPC messages without fds go out with write), socket/bind/listen (the
+// listening socket exists before the seal).
 
 import { ERRNO } from '../../native/linux.js';
 import { AUDIT_ARCH, F, MSG, SHUT, SIG, SOCK } from '../constants.js';
