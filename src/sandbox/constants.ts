@@ -116,3 +116,19 @@ export const SIG = {
   ABRT: 6,
   SYS: 31,
 } as const;
+
+/** socket(2)/accept4(2) type flags (include/linux/net.h, asm-generic/fcntl.h; same on x86_64). */
+export const SOCK = {
+  NONBLOCK: 0o4000,
+  CLOEXEC: 0o2000000,
+} as const;
+
+/** shutdown(2) `how` (include/linux/net.h enum sock_shutdown_cmd). */
+export const SHUT = {
+  WR: 1,
+} as const;
+
+/** recvmsg(2) flags (include/linux/socket.h). */
+export const MSG = {
+  CMSG_CLOEXEC: 0x40000000,
+} as const;

@@ -6,7 +6,8 @@ import { installSeccomp } from './install.js';
 import { buildSeccompProgram, hostSeccompArch, type SeccompMode, type SeccompProgram } from './program.js';
 
 export { installSeccomp, SeccompInstallError } from './install.js';
-export { buildSeccompProgram, hostSeccompArch, policyFor, SeccompPolicyError } from './program.js';
+export { buildPolicyProgram, buildSeccompProgram, hostSeccompArch, policyFor, SeccompPolicyError } from './program.js';
+export { apiPolicyFor } from './policy/api.js';
 export type { SeccompArch, SeccompMode, SeccompProgram, SeccompProgramOptions } from './program.js';
 
 /**

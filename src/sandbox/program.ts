@@ -37,6 +37,12 @@ export interface SeccompProgramOptions {
    */
   readonly ioctls: readonly number[];
   readonly mode: SeccompMode;
+  /**
+   * Process ids for the policy's `childPid` rules (kill, wait4 in the API
+   * supervisor's policy): the children spawned before the seal. Required by
+   * a policy that has such rules; an empty list refuses every call.
+   */
+  readonly childPids?: readonly number[];
 }
 
 export interface SeccompProgram {
@@ -106,10 +112,27 @@ function checkPolicy(policy: ArchPolicy): void {
   }
 }
 
-/** Builds the seccomp program for `arch` (not necessarily the host's). */
+/** Builds the VMM's seccomp program for `arch` (not necessarily the host's). */
 export function buildSeccompProgram(arch: SeccompArch, opts: SeccompProgramOptions): SeccompProgram {
-  const policy = policyFor(arch);
+  return buildPolicyProgram(policyFor(arch), opts);
+}
+
+/** The pids a policy's childPid rules compare with; refuses a policy that needs them when none are given. */
+function childPidList(policy: ArchPolicy, opts: SeccompProgramOptions): number[] {
+  const needed = policy.allow.filter((e) => e.rule?.kind === 'childPid').map((e) => e.name);
+  if (needed.length === 0) return [];
+  if (opts.childPids === undefined) throw new SeccompPolicyError(`${policy.arch}: ${needed.join(', ')} need the child pids (childPids)`);
+  for (const pid of opts.childPids) {
+    if (!Number.isInteger(pid) || pid <= 0 || pid > 0x7fffffff) throw new SeccompPolicyError(`child pid ${pid} is not a process id`);
+  }
+  return [...new Set(opts.childPids)];
+}
+
+/** Builds the seccomp program for any policy table (the VMM's, the API supervisor's). */
+export function buildPolicyProgram(policy: ArchPolicy, opts: SeccompProgramOptions): SeccompProgram {
+  const arch = policy.arch;
   checkPolicy(policy);
+  const childPids = childPidList(policy, opts);
   const ioctls = u32List(opts.ioctls, 'ioctl request');
   const violation = opts.mode === 'kill' ? SECCOMP_RET.KILL_PROCESS : SECCOMP_RET.LOG;
   const nrOf = (e: PolicyEntry): number => (policy.syscalls as Record<string, number>)[e.name] as number;
@@ -149,7 +172,8 @@ export function buildSeccompProgram(arch: SeccompArch, opts: SeccompProgramOptio
       a.label(`deny_${name}`).ret(violation);
     } else {
       const arg = rule.kind === 'ioctlRequest' ? IOCTL_REQUEST_ARG : rule.arg;
-      const values = rule.kind === 'ioctlRequest' ? ioctls : u32List(rule.values, `${name} argument`);
+      const values =
+        rule.kind === 'ioctlRequest' ? ioctls : rule.kind === 'childPid' ? childPids : u32List(rule.values, `${name} argument`);
       a.ldAbsW(argHigh(arg)).jeq(0, null, `deny_${name}`);
       a.ldAbsW(argLow(arg));
       for (const v of values) a.jeq(v, `allow_${name}`);

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { POLICY_AARCH64, SYSCALLS_AARCH64 } from './aarch64.js';
+import { API_POLICY_AARCH64, API_POLICY_X86_64 } from './api.js';
 import { POLICY_X86_64, SYSCALLS_X86_64 } from './x86_64.js';
 import type { ArchPolicy } from './types.js';
 
@@ -40,8 +41,13 @@ test('aarch64 numbers match the generic unistd.h (64-bit branch)', { skip: !exis
   compare(SYSCALLS_AARCH64, GENERIC_HEADER);
 });
 
-for (const policy of [POLICY_X86_64, POLICY_AARCH64] as ArchPolicy[]) {
-  test(`${policy.arch}: entries are unique, explained, and their rules are well formed`, () => {
+for (const [which, policy] of [
+  ['VMM', POLICY_X86_64],
+  ['VMM', POLICY_AARCH64],
+  ['API', API_POLICY_X86_64],
+  ['API', API_POLICY_AARCH64],
+] as Array<[string, ArchPolicy]>) {
+  test(`${which} ${policy.arch}: entries are unique, explained, and their rules are well formed`, () => {
     const names = policy.allow.map((e) => e.name);
     assert.equal(new Set(names).size, names.length, 'duplicate entry');
     const table = policy.syscalls as Record<string, number>;
@@ -63,4 +69,20 @@ test('both architectures allow the same calls apart from poll/fstat variants', (
   const a = new Set(POLICY_AARCH64.allow.map((e) => e.name as string));
   assert.deepEqual([...x].filter((n) => !a.has(n)).sort(), ['poll']);
   assert.deepEqual([...a].filter((n) => !x.has(n)).sort(), ['newfstatat', 'ppoll']);
+});
+
+test('API policy: both architectures allow the same calls apart from unlink/fstat variants', () => {
+  const x = new Set(API_POLICY_X86_64.allow.map((e) => e.name as string));
+  const a = new Set(API_POLICY_AARCH64.allow.map((e) => e.name as string));
+  assert.deepEqual([...x].filter((n) => !a.has(n)).sort(), ['unlink']);
+  assert.deepEqual([...a].filter((n) => !x.has(n)).sort(), ['newfstatat', 'unlinkat']);
+});
+
+test('API policy: nothing the supervisor has no use for after its seal', () => {
+  for (const policy of [API_POLICY_X86_64, API_POLICY_AARCH64] as ArchPolicy[]) {
+    const names = new Set(policy.allow.map((e) => e.name as string));
+    for (const n of ['socket', 'bind', 'listen', 'connect', 'clone', 'clone3', 'execve', 'preadv', 'pwritev', 'fallocate', 'poll', 'ppoll', 'sendmsg']) {
+      assert.equal(names.has(n), false, `${policy.arch} allows ${n}`);
+    }
+  }
 });

@@ -31,6 +31,12 @@ export type SyscallRule =
       readonly noneOf: number;
       readonly lowHalfOnly: string;
     }
+  /**
+   * args[arg] is one of the process ids passed to the program builder
+   * (SeccompProgramOptions.childPids: children spawned before the seal, known
+   * only at run time): high half 0, low half in the set.
+   */
+  | { readonly kind: 'childPid'; readonly arg: ArgIndex }
   /** Not run: the caller gets -1 with this errno (SECCOMP_RET_ERRNO). */
   | { readonly kind: 'errno'; readonly errno: number };
 
