@@ -157,4 +157,14 @@ if (existsSync(disk)) {
   if (!ok) console.log(`# debugfs: ${JSON.stringify(cat.stdout)}; e2fsck exit ${fsck.status}: ${fsck.stdout.slice(-500)}`);
   totals[ok ? 'pass' : 'fail'] += 1;
 }
+// The disk four parallel jobs of the 2-vCPU guest wrote (test (5)).
+const smpDisk = join(work, 'disk-smp.img');
+if (existsSync(smpDisk)) {
+  const read = [1, 2, 3, 4].map((i) => spawnSync('debugfs', ['-R', `cat /job${i}.txt`, smpDisk], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).stdout);
+  const fsck = spawnSync('e2fsck', ['-fn', smpDisk], { encoding: 'utf8' });
+  const ok = read.every((t, i) => t === `arm64-job-${i + 1}\n`) && fsck.status === 0;
+  console.log(`${ok ? 'ok' : 'not ok'} - host: the 2-vCPU arm64 guest's four jobs wrote /job1-4.txt (debugfs) and e2fsck -fn finds the disk clean`);
+  if (!ok) console.log(`# debugfs: ${JSON.stringify(read)}; e2fsck exit ${fsck.status}: ${fsck.stdout.slice(-500)}`);
+  totals[ok ? 'pass' : 'fail'] += 1;
+}
 finish(code);

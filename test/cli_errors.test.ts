@@ -67,6 +67,24 @@ for (const bad of ['0', '1000', 'abc']) {
   });
 }
 
+test('--api-sock at a path that exists: one line, the file left alone', async () => {
+  const p = file('taken.sock', 'not a socket');
+  await expectOneLineError(['--api-sock', p], /taken\.sock.*(exists|in use)/i);
+  assert.equal(readFileSync(p, 'utf8'), 'not a socket');
+});
+test('--api-sock with -k: the VM is described by one or the other (exit 2)', async () => {
+  await expectOneLineError(['--api-sock', join(dir, 'x.sock'), '-k', goodElf], /-k: with --api-sock the VM is described there/);
+  assert.equal((await runTsvmm(['--api-sock', join(dir, 'x.sock'), '-k', goodElf])).code, 2);
+});
+test('--config-file that is not JSON: one line naming the file, exit 2', async () => {
+  const p = file('bad.json', '{ "boot-source": ');
+  await expectOneLineError(['--config-file', p], /bad\.json/);
+  assert.equal((await runTsvmm(['--config-file', p])).code, 2);
+});
+test('--config-file whose kernel is missing: the VMM\'s one line', () =>
+  expectOneLineError(['--config-file', file('nokernel.json', JSON.stringify({ 'boot-source': { kernel_image_path: join(dir, 'nope') }, drives: [] }))], /nope: no such file/));
+test('--metrics-interval without --metrics', () => expectOneLineError(['-k', goodElf, '--metrics-interval', '5'], /needs --metrics FILE/));
+
 test('--help prints the usage and exits 0', async () => {
   const r = await runTsvmm(['--help']);
   assert.equal(r.code, 0);

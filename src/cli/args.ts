@@ -6,7 +6,22 @@ import { DEFAULT_MEMORY, MAX_VCPUS, MIN_MEMORY, type CpuTemplate, type DiskConfi
 
 export { DEFAULT_MEMORY, MIN_MEMORY };
 
-export type ParseResult = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; config: VmConfig };
+/** What a run needs beyond the VM itself: the control plane's options (run.ts RunOptions). */
+export interface ControlFlags {
+  readonly apiSock: string | undefined;
+  readonly configFile: string | undefined;
+  readonly id: string | undefined;
+  readonly metricsFile: string | undefined;
+  readonly metricsIntervalSec: number | undefined;
+}
+
+export type ParseResult =
+  | { kind: 'help' }
+  | { kind: 'version' }
+  /** The VM from flags. */
+  | { kind: 'run'; config: VmConfig; control: ControlFlags; seccomp: SeccompMode }
+  /** The VM from --config-file and/or the API socket. */
+  | { kind: 'control'; control: ControlFlags; seccomp: SeccompMode };
 
 export class UsageError extends Error {
   constructor(message: string) {
@@ -31,6 +46,11 @@ to send Ctrl-A to the guest; Ctrl-A h lists these keys.
       --mac XX:XX:XX:XX:XX:XX  the MAC of the --net before it (default: stable, locally administered)
       --cpu-template T   baseline (hide cx16, xsave, avx*, pcid...) or host (KVM's set)
       --seccomp[=log]    confine the VMM with a seccomp allowlist (log: audit only)
+      --api-sock PATH    serve Firecracker's REST API on a Unix socket (the VM comes from it)
+      --config-file FILE Firecracker's JSON configuration instead of -k, -i, -d, --net...
+      --id ID            the instance id the API reports (default anonymous-instance)
+      --metrics FILE     append the VM's counters as JSON lines (at FlushMetrics and exit)
+      --metrics-interval SECONDS  also every SECONDS
   -h, --help             this text
   -V, --version          print the version
 
@@ -56,7 +76,9 @@ function fmtGiB(n: number): string {
   return `${(n / 1024 ** 3).toFixed(1)} GiB`;
 }
 
-const VALUED = ['--kernel', '--initrd', '--disk', '--append', '--cmdline', '--memory', '--seccomp', '--net', '--mac', '--cpu-template', '--cpus'];
+const VALUED = ['--kernel', '--initrd', '--disk', '--append', '--cmdline', '--memory', '--seccomp', '--net', '--mac', '--cpu-template', '--cpus', '--api-sock', '--config-file', '--id', '--metrics', '--metrics-interval'];
+/** Flags that describe the VM; --config-file and --api-sock describe it instead. */
+const VM_FLAGS = new Set(['-k', '--kernel', '-i', '--initrd', '-d', '--disk', '--append', '--cmdline', '-m', '--memory', '-c', '--cpus', '--net', '--mac', '--cpu-template']);
 const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
 
 /** Parses `-c N`: a whole number in 1..MAX_VCPUS (KVM_CAP_MAX_VCPUS may lower the limit at run time). */
@@ -77,6 +99,8 @@ export function parseArgs(argv: readonly string[], hostMemory: number = totalmem
   const disks: DiskConfig[] = [];
   const nets: Array<{ tap: string | undefined; mac: string | undefined }> = [];
   let memoryText: string | undefined;
+  const control = { apiSock: undefined as string | undefined, configFile: undefined as string | undefined, id: undefined as string | undefined, metricsFile: undefined as string | undefined, metricsIntervalSec: undefined as number | undefined };
+  let vmFlag: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     let arg = argv[i]!;
     let inline: string | undefined;
@@ -94,7 +118,32 @@ export function parseArgs(argv: readonly string[], hostMemory: number = totalmem
       if (v === undefined) throw new UsageError(`${arg} needs a value`);
       return v;
     };
+    if (VM_FLAGS.has(arg)) vmFlag ??= arg;
     switch (arg) {
+      case '--api-sock':
+        control.apiSock = value();
+        if (control.apiSock === '') throw new UsageError('--api-sock needs a socket path');
+        break;
+      case '--config-file':
+        control.configFile = value();
+        if (control.configFile === '') throw new UsageError('--config-file needs a file');
+        break;
+      case '--id': {
+        const v = value();
+        if (!/^[\w.-]{1,64}$/.test(v)) throw new UsageError(`--id ${v}: 1 to 64 characters of [A-Za-z0-9_.-]`);
+        control.id = v;
+        break;
+      }
+      case '--metrics':
+        control.metricsFile = value();
+        break;
+      case '--metrics-interval': {
+        const v = value();
+        const n = Number(v);
+        if (!/^\d+(\.\d+)?$/.test(v) || n < 1 || n > 86400) throw new UsageError(`--metrics-interval ${v}: seconds, 1 to 86400`);
+        control.metricsIntervalSec = n;
+        break;
+      }
       case '-h':
       case '--help':
         return { kind: 'help' };
@@ -168,8 +217,13 @@ export function parseArgs(argv: readonly string[], hostMemory: number = totalmem
         throw new UsageError(`unexpected argument ${arg} (the kernel is given with -k)`);
     }
   }
-  if (kernel === '') throw new UsageError('no kernel given: use -k KERNEL (see tsvmm --help)');
+  if (control.metricsIntervalSec !== undefined && control.metricsFile === undefined) throw new UsageError('--metrics-interval needs --metrics FILE');
+  if (control.apiSock !== undefined || control.configFile !== undefined) {
+    if (vmFlag !== undefined) throw new UsageError(`${vmFlag}: with ${control.configFile !== undefined ? '--config-file' : '--api-sock'} the VM is described there, not by flags`);
+    return { kind: 'control', control, seccomp };
+  }
+  if (kernel === '') throw new UsageError('no kernel given: use -k KERNEL, --config-file FILE or --api-sock PATH (see tsvmm --help)');
   const memoryBytes = memoryText !== undefined ? parseMemorySize(memoryText, hostMemory) : DEFAULT_MEMORY;
   const config: VmConfig = { kernel, initrd, append, memoryBytes, cpus, disks, nets: nets as NetConfig[], seccomp, cpuTemplate };
-  return { kind: 'run', config };
+  return { kind: 'run', config, control, seccomp };
 }

@@ -1,13 +1,12 @@
-// Entry point of `tsvmm` (bin/tsvmm): argument errors, help and version are
-// answered here; a run goes to the supervised VMM child.
+// Entry point of `tsvmm` (bin/tsvmm): argument errors (exit 2), help and
+// version are answered here; a run goes to run.ts.
 import { readFileSync } from 'node:fs';
 import { parseArgs, UsageError, USAGE } from './args.js';
-import { supervise } from './supervisor.js';
+import { runCli } from './run.js';
 
 export async function main(argv: readonly string[]): Promise<number> {
-  let parsed;
   try {
-    parsed = parseArgs(argv);
+    return await dispatch(argv);
   } catch (err) {
     if (err instanceof UsageError) {
       process.stderr.write(`tsvmm: ${err.message}\n`);
@@ -15,6 +14,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     throw err;
   }
+}
+
+async function dispatch(argv: readonly string[]): Promise<number> {
+  const parsed = parseArgs(argv);
   if (parsed.kind === 'help') {
     process.stdout.write(USAGE + '\n');
     return 0;
@@ -24,5 +27,6 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`tsvmm ${pkg.version}\n`);
     return 0;
   }
-  return supervise(argv);
+  const config = parsed.kind === 'run' ? parsed.config : undefined;
+  return runCli({ config, seccomp: parsed.seccomp, ...parsed.control });
 }

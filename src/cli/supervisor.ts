@@ -1,19 +1,16 @@
-// The supervising parent process. It owns the user's terminal: it saves the
-// terminal settings, switches to raw mode when the VMM child asks for it, and
-// restores the saved settings however the child ends (guest poweroff, Ctrl-A x,
-// an error, a signal, or a seccomp kill with SIGSYS that leaves the child no
-// chance to clean up). It never installs the seccomp filter itself.
-//
-// The child talks to it over the IPC channel: {raw: true} when the guest is
-// about to run. The child's stderr passes through here so that its lines get
-// "\r\n" while the terminal is raw.
-import { spawn } from 'node:child_process';
+// The supervising parent process (run.ts). It owns the user's terminal: it saves the
+// terminal settings, switches to raw mode when the guest is about to run,
+// and restores the saved settings however the VM ends (guest poweroff,
+// Ctrl-A x, an error, a signal, or a seccomp kill with SIGSYS that leaves the
+// VMM no chance to clean up). It never installs the VMM's seccomp filter
+// itself. The VMM runs in a child process (api/process.ts, the library's own
+// way of running a VM) with the terminal as its console; its lines for the
+// user pass through here so that they get "\r\n" while the terminal is raw.
 import { constants as osConstants } from 'node:os';
 import { isatty } from 'node:tty';
-import { fileURLToPath } from 'node:url';
+import { VmProcess, type VmExit } from '../api/process.js';
 import { getTermios, makeRaw, setTermios } from './termios.js';
 
-const CHILD = fileURLToPath(new URL('./vmm_child.js', import.meta.url));
 const FORWARDED_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 export function seccompKillMessage(): string {
@@ -23,73 +20,70 @@ export function seccompKillMessage(): string {
   );
 }
 
-/** Runs the VMM in a child process and returns the exit code to use. */
-export function supervise(argv: readonly string[]): Promise<number> {
-  const stdinIsTty = isatty(0);
-  let saved: Buffer | undefined;
-  if (stdinIsTty) {
-    try {
-      saved = getTermios(0);
-    } catch {
-      saved = undefined;
-    }
-  }
-  let raw = false;
-  const restore = (): void => {
-    if (saved !== undefined && raw) {
+/** The user's terminal: saved at start, raw while the guest runs, restored at the end. */
+export class Terminal {
+  private readonly saved: Buffer | undefined;
+  private raw = false;
+
+  constructor() {
+    let saved: Buffer | undefined;
+    if (isatty(0)) {
       try {
-        setTermios(0, saved);
+        saved = getTermios(0);
+      } catch {
+        saved = undefined;
+      }
+    }
+    this.saved = saved;
+  }
+
+  makeRaw(): void {
+    if (this.saved === undefined || this.raw) return;
+    setTermios(0, makeRaw(this.saved));
+    this.raw = true;
+  }
+
+  restore(): void {
+    if (this.saved !== undefined && this.raw) {
+      try {
+        setTermios(0, this.saved);
       } catch {
         // The terminal is gone (SIGHUP); nothing left to restore.
       }
     }
-    raw = false;
-  };
+    this.raw = false;
+  }
 
-  const child = spawn(process.execPath, [CHILD, ...argv], {
-    stdio: ['inherit', 'inherit', 'pipe', 'ipc'],
-    env: { ...process.env, TSVMM_SUPERVISED: '1', TSVMM_SUPERVISOR_PID: String(process.pid) },
+  /** One line for the user on stderr ("\r\n" while raw). */
+  say(line: string): void {
+    process.stderr.write(`${line}${this.raw ? '\r\n' : '\n'}`);
+  }
+}
+
+/** Runs a VMM process with the terminal as its console until the VM ends; wires its log, state and the user's signals. */
+export function attachTerminal(vm: VmProcess, term: Terminal): () => void {
+  vm.on('log', (line) => term.say(`tsvmm: ${line}`));
+  vm.on('state', (s) => {
+    if (s === 'running') term.makeRaw();
   });
-
-  child.on('message', (msg: unknown) => {
-    if (typeof msg === 'object' && msg !== null && (msg as { raw?: unknown }).raw === true && saved !== undefined && !raw) {
-      setTermios(0, makeRaw(saved));
-      raw = true;
-    }
-  });
-
-  child.stderr!.on('data', (chunk: Buffer) => {
-    const text = chunk.toString('utf8');
-    process.stderr.write(raw ? text.replace(/\r?\n/g, '\r\n') : text);
-  });
-
   const forward = (sig: NodeJS.Signals): void => {
-    child.kill(sig);
+    vm.child.kill(sig);
   };
   for (const sig of FORWARDED_SIGNALS) process.on(sig, forward);
+  return () => {
+    for (const sig of FORWARDED_SIGNALS) process.off(sig, forward);
+  };
+}
 
-  return new Promise((resolve) => {
-    const finish = (code: number, signal: NodeJS.Signals | null): void => {
-      restore();
-      for (const sig of FORWARDED_SIGNALS) process.off(sig, forward);
-      if (signal === 'SIGSYS') {
-        process.stderr.write(seccompKillMessage() + '\n');
-        resolve(128 + osConstants.signals.SIGSYS);
-      } else if (signal !== null) {
-        if (!FORWARDED_SIGNALS.includes(signal as (typeof FORWARDED_SIGNALS)[number])) {
-          process.stderr.write(`tsvmm: the VMM process died of ${signal}\n`);
-        }
-        resolve(128 + (osConstants.signals[signal] ?? 0));
-      } else {
-        resolve(code);
-      }
-    };
-    child.on('error', (err) => {
-      restore();
-      process.stderr.write(`tsvmm: cannot start the VMM process: ${err.message}\n`);
-      resolve(1);
-    });
-    // 'close' waits for stderr to drain, so the child's last line is printed.
-    child.on('close', (code, signal) => finish(code ?? 1, signal));
-  });
+/** The CLI's exit code for how the VMM ended; says why when a signal killed it. */
+export function exitCodeOf(e: VmExit, term: Terminal): number {
+  if (e.signal === 'SIGSYS') {
+    term.say(seccompKillMessage());
+    return 128 + osConstants.signals.SIGSYS;
+  }
+  if (e.signal !== null) {
+    if (!FORWARDED_SIGNALS.includes(e.signal as (typeof FORWARDED_SIGNALS)[number])) term.say(`tsvmm: the VMM process died of ${e.signal}`);
+    return 128 + (osConstants.signals[e.signal] ?? 0);
+  }
+  return e.code ?? 1;
 }

@@ -22,6 +22,8 @@ export interface VcpuWorkerData {
   /** Run/pause/stop words of every vCPU (control.ts). */
   control: SharedArrayBuffer;
   vcpuCount: number;
+  /** Exit counters of every vCPU (metrics.ts); this thread writes its row. */
+  exits: SharedArrayBuffer;
   /** Set to 1 by the main thread once the process is sealed and the guest may run. */
   go: Int32Array;
 }

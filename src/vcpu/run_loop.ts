@@ -7,6 +7,7 @@ import type { AccessBus } from '../bus/bus.js';
 import { KVM_EXIT, KVM_SYSTEM_EVENT } from '../kvm/generated/uapi.js';
 import { KVM_EXIT_IO_DIRECTION } from '../kvm/generated/kvm_run.js';
 import type { VcpuFd } from '../kvm/vcpu.js';
+import { EXIT_SLOTS } from './metrics.js';
 
 /** Why the loop ended. `code` is the VMM's exit code. */
 export type VcpuStop = GuestStop;
@@ -27,10 +28,11 @@ export interface RunLoopHooks {
 
 const EXIT_NAMES: Record<number, string> = Object.fromEntries(Object.entries(KVM_EXIT).map(([k, v]) => [v, k]));
 
-export function runVcpu(vcpu: VcpuFd, pio: AccessBus, mmio: AccessBus, hooks: RunLoopHooks): VcpuStop {
+export function runVcpu(vcpu: VcpuFd, pio: AccessBus, mmio: AccessBus, hooks: RunLoopHooks, exits: Float64Array = new Float64Array(EXIT_SLOTS)): VcpuStop {
   const view = vcpu.view;
   for (;;) {
     const reason = vcpu.run();
+    exits[reason < EXIT_SLOTS ? reason : 0]!++;
     switch (reason) {
       case KVM_EXIT.IO: {
         const size = vcpu.ioSize;

@@ -14,6 +14,7 @@ import { createPlatform } from '../platform/platform.js';
 import { VcpuControl, VCPU_STATE } from './control.js';
 import { consumeKick, prepareKickable } from './kick.js';
 import type { VcpuWorkerData, VcpuWorkerMessage } from './protocol.js';
+import { exitCounterRow } from './metrics.js';
 import { runVcpu } from './run_loop.js';
 
 /** What the VMM asked for, as a stop of the loop (its code and reason are the VMM's, not the guest's). */
@@ -58,7 +59,7 @@ async function main(d: VcpuWorkerData, post: (m: VcpuWorkerMessage) => void): Pr
       checkpoint: () => devices.stopRequest() ?? (control.checkpoint(d.index) ? STOPPED_BY_VMM : undefined),
       interrupted: consumeKick,
       describeFailure: () => devices.describe(d.vcpuFd),
-    });
+    }, exitCounterRow(d.exits, d.index));
   } finally {
     devices.afterExit();
     control.report(d.index, VCPU_STATE.STOPPED);

@@ -11,10 +11,29 @@ import { VmLifecycle } from './lifecycle.js';
 import { createMachine } from './machine.js';
 import { prepareVm } from './prepare.js';
 import { startWorkers } from './workers.js';
+import type { VmMetrics } from './ipc.js';
+import { snapshotMetrics } from './metrics.js';
 
 export type { VmmHost };
 
+/** A running VM, as the VMM process's main module steers it. */
+export interface VmHandle {
+  /** The exit code, once the VM has ended and its vCPU threads have stopped. */
+  readonly exited: Promise<number>;
+  /** Holds every vCPU and device queue; false when the VM was not running. */
+  pause(): Promise<boolean>;
+  resume(): boolean;
+  /** Ends the VM (as Ctrl-A x does): exit code 0. */
+  stop(reason: string): void;
+  metrics(): VmMetrics;
+}
+
 export async function runVmm(config: VmConfig, host: VmmHost): Promise<number> {
+  return (await startVmm(config, host)).exited;
+}
+
+/** Builds the VM and starts it running; rejects when it cannot be built (a bad file, no KVM...). */
+export async function startVmm(config: VmConfig, host: VmmHost): Promise<VmHandle> {
   const arch = await hostArch();
   // The seccomp code and tables only when asked for, and before the seal:
   // nothing is loaded after it.
@@ -26,5 +45,11 @@ export async function runVmm(config: VmConfig, host: VmmHost): Promise<number> {
   const threads = startWorkers(prepared, machine, host.consoleOutFd, { log: host.log, stopped: (s) => lifecycle.stop(s) });
   lifecycle.attach(threads);
   void threads.ready.then(() => lifecycle.start(machine, seal));
-  return lifecycle.exited;
+  return {
+    exited: lifecycle.exited,
+    pause: () => lifecycle.pause(),
+    resume: () => lifecycle.resume(),
+    stop: (reason) => lifecycle.stop({ code: 0, reason }),
+    metrics: () => snapshotMetrics(threads.exits, config.cpus, prepared.virtio),
+  };
 }

@@ -16,6 +16,7 @@ import type { PlatformData } from '../platform/platform.js';
 import type { PlatformWorkerData, PlatformWorkerMessage } from '../platform/worker.js';
 import { VcpuControl, VCPU_REQUEST, VCPU_STATE, waitWhile, type VcpuRequest } from '../vcpu/control.js';
 import { kickThread } from '../vcpu/kick.js';
+import { createExitCounters } from '../vcpu/metrics.js';
 import type { VcpuDevices, VcpuWorkerData, VcpuWorkerMessage } from '../vcpu/protocol.js';
 import type { Machine } from './machine.js';
 import type { PreparedVm } from './prepare.js';
@@ -27,6 +28,8 @@ export interface WorkerEvents {
 }
 
 export interface VmThreads {
+  /** Every vCPU's exit counters (vcpu/metrics.ts). */
+  readonly exits: SharedArrayBuffer;
   /** Resolves once every worker is ready to run. */
   readonly ready: Promise<void>;
   /** Lets the vCPUs enter the guest. */
@@ -69,6 +72,7 @@ export function startWorkers(p: PreparedVm, m: Machine, consoleOutFd: number, ev
   const count = m.vcpuFds.length;
   const control = new VcpuControl(count);
   const go = new Int32Array(new SharedArrayBuffer(4));
+  const exits = createExitCounters(count);
   const mmapSize = m.kvm.vcpuMmapSize();
   const waiting: Array<Promise<Message>> = [];
 
@@ -81,7 +85,7 @@ export function startWorkers(p: PreparedVm, m: Machine, consoleOutFd: number, ev
     waiting.push(start(new URL('../platform/worker.js', import.meta.url), data satisfies PlatformWorkerData, 'platform', events) as Promise<Message & PlatformWorkerMessage>);
   }
   const vcpuReady = m.vcpuFds.map((vcpuFd, index) => {
-    const data: VcpuWorkerData = { index, vcpuFd, mmapSize, devices, control: control.buffer, vcpuCount: count, go };
+    const data: VcpuWorkerData = { index, vcpuFd, mmapSize, devices, control: control.buffer, vcpuCount: count, exits, go };
     return start(new URL('../vcpu/worker.js', import.meta.url), data, count > 1 ? `vCPU ${index}` : 'vCPU', events) as Promise<Message & VcpuWorkerMessage>;
   });
   for (const spec of p.virtio) {
@@ -103,6 +107,7 @@ export function startWorkers(p: PreparedVm, m: Machine, consoleOutFd: number, ev
       return waitWhile(words, CONTROL_WORD.PAUSE_ACK, paused ? 0 : 1, QUEUE_ACK_TIMEOUT_MS);
     });
   return {
+    exits,
     ready: Promise.all([...waiting, ...vcpuReady]).then(() => undefined),
     go: () => {
       Atomics.store(go, 0, 1);

@@ -92,3 +92,43 @@ test('arm64 (4): virtio-net on a TAP: the guest pings the emulated host', { skip
   assert.equal(r.code, 0, r.out.slice(-3000));
   inOrder(r.out, [/net: {2}eth0 up/, /tsvmm:\/# /, /3 packets transmitted, 3 packets received/]);
 });
+
+// --cpus 2: secondaries start powered off and the guest starts them with PSCI
+// CPU_ON; four shell jobs write the disk in parallel (read back on the x86
+// host by scripts/run-arm64-tests.mjs). Then the same with --seccomp: every
+// thread of the VMM, both vCPU threads and the platform thread included, is
+// filtered.
+const SMP_DISK = (): string => join(WORK!, 'disk-smp.img');
+const JOBS = [1, 2, 3, 4].map((i) => `(echo arm64-job-${i} > /mnt/job${i}.txt) &`).join(' ');
+
+test('arm64 (5): --cpus 2: both CPUs come up, nproc prints 2, four parallel jobs write the ext4 disk', { skip, timeout: 900_000 }, async () => {
+  copyFileSync(join(GUEST!, 'disk.img'), SMP_DISK());
+  const r = await boot(['-k', image(), '-i', initramfs(), '-d', SMP_DISK(), '-m', '256M', '--cpus', '2', '--append', 'rdinit=/init'], [{ expect: PROMPT, then: `echo cpus=$(nproc); ${JOBS} wait; sync; umount /mnt; poweroff -f\n` }]);
+  console.log(`# arm64 2 vCPUs: shell prompt after ${r.marks[0] ?? '-'} s; VMM exited after ${r.seconds} s`);
+  assert.equal(r.code, 0, r.out.slice(-3000));
+  inOrder(r.out, [/smp: Brought up 1 node, 2 CPUs/, UART, /tsvmm:\/# /, /cpus=2/]);
+  assert.doesNotMatch(r.out, /did not stop/);
+});
+
+test('arm64 (6): --cpus 2 --seccomp: every VMM thread is filtered, both CPUs run', { skip, timeout: 900_000 }, async () => {
+  let threads: string[] = [];
+  const r = await boot(
+    ['-k', image(), '-i', initramfs(), '-m', '256M', '--cpus', '2', '--append', 'rdinit=/init', '--seccomp'],
+    [
+      {
+        expect: PROMPT,
+        then: (pid, type) => {
+          const child = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+          const dir = `/proc/${child}/task`;
+          threads = readdirSync(dir).map((t) => /^Seccomp:\s+(\d+)/m.exec(readFileSync(`${dir}/${t}/status`, 'utf8'))?.[1] ?? '?');
+          type('echo cpus=$(nproc); poweroff -f\n');
+        },
+      },
+    ],
+  );
+  console.log(`# arm64 2 vCPUs --seccomp: shell prompt after ${r.marks[0] ?? '-'} s; VMM exited after ${r.seconds} s; ${threads.length} VMM threads`);
+  assert.equal(r.code, 0, r.out.slice(-3000));
+  assert.ok(threads.length >= 4, `the VMM has its threads (main, 2 vCPUs, the platform): ${threads.join(',')}`);
+  assert.deepEqual(threads.filter((s) => s !== '2'), [], 'every thread in seccomp filter mode (2)');
+  inOrder(r.out, [/smp: Brought up 1 node, 2 CPUs/, /seccomp/i, /tsvmm:\/# /, /cpus=2/]);
+});

@@ -114,3 +114,30 @@ test(`root=/dev/vda rw without an initramfs mounts the ext4 root through virtio-
   }
 });
 }
+
+// --cpus 4: the kernel starts the application processors (INIT/SIPI through
+// the in-kernel LAPIC, from the MP table), the shell sees 4 CPUs, and four
+// jobs run in parallel, each writing a file on the ext4 disk.
+const JOBS = [1, 2, 3, 4];
+test('--cpus 4: "Brought up 1 node, 4 CPUs", nproc prints 4, four parallel shell jobs each write a file the host reads back', { skip, timeout: 900_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsvmm-boot-smp-'));
+  try {
+    const disk = join(dir, 'disk.img');
+    copyFileSync(guest!.disk, disk);
+    const jobs = JOBS.map((i) => `(echo job-${i}-of-4 > /mnt/job${i}.txt) &`).join(' ');
+    const r = await bootWithConsole(
+      ['-k', guest!.bzImage, '-i', guest!.initramfs, '-d', disk, '-m', '256M', '--cpus', '4', '--append', 'rdinit=/init'],
+      [{ expect: /tsvmm guest:[\s\S]*?tsvmm:\/# /, then: `echo cpus=$(nproc); ${jobs} wait; sync; umount /mnt; reboot -f\n` }],
+    );
+    console.log(`# 4 vCPUs: shell prompt after ${r.marks[0] ?? '-'} s, VMM exited after ${r.seconds} s`);
+    assert.equal(r.code, 0, r.out.slice(-3000));
+    inOrder(r.out, [/smp: Brought up 1 node, 4 CPUs/, ...PROBES, /tsvmm:\/# /, /cpus=4/]);
+    assert.doesNotMatch(r.out, /did not stop/);
+    for (const i of JOBS) {
+      assert.equal(execFileSync('debugfs', ['-R', `cat /job${i}.txt`, disk], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }), `job-${i}-of-4\n`);
+    }
+    assert.equal(spawnSync('e2fsck', ['-fn', disk]).status, 0, 'e2fsck -fn finds the cleanly unmounted file system clean');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -44,6 +44,8 @@ export interface QueueContext {
   readonly numQueues: number;
   /** One line for the user; the worker rate-limits nothing, so callers do. */
   readonly log: (line: string) => void;
+  /** The device's counters (metrics.ts DEVICE_METRIC slots); the runtime fills its kind's. */
+  readonly counters: Float64Array;
 }
 
 /** The features the driver accepted (valid from DRIVER_OK on). */

@@ -4,6 +4,7 @@
 import { native } from '../../native/addon.js';
 import { EFD } from '../../native/linux.js';
 import { createSharedState } from './shared_state.js';
+import { createDeviceCounters } from './metrics.js';
 import type { BlockBackendSpec } from './block/spec.js';
 import type { NetBackendSpec } from './net/spec.js';
 
@@ -37,6 +38,8 @@ export interface VirtioDeviceSpec extends PciPlacement {
   /** Legacy INTx: irqfd and its resample fd. */
   readonly intxFd: number;
   readonly intxResampleFd: number;
+  /** The device's counters (metrics.ts), written by its queue worker. */
+  readonly counters: SharedArrayBuffer;
 }
 
 /**
@@ -62,5 +65,6 @@ export function createVirtioSpec(backend: VirtioBackendSpec, numQueues: number, 
     msiFds: Array.from({ length: numQueues + 1 }, ev),
     intxFd: ev(),
     intxResampleFd: ev(),
+    counters: createDeviceCounters(),
   };
 }

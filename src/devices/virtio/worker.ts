@@ -13,6 +13,7 @@ import { VIRTIO_STATUS } from './constants.js';
 import { CONTROL_WORD, type VirtioDeviceSpec } from './spec.js';
 import { loadVirtioKind } from './kinds.js';
 import type { QueueRuntime } from './runtime.js';
+import { DEVICE_METRIC } from './metrics.js';
 
 export interface DeviceWorkerData {
   memory: GuestMemoryDescriptor;
@@ -50,7 +51,7 @@ class PollSet {
   }
 }
 
-function serve(spec: VirtioDeviceSpec, runtime: QueueRuntime, state: Int32Array, sink: SharedInterrupts, log: (line: string) => void): never {
+function serve(spec: VirtioDeviceSpec, runtime: QueueRuntime, state: Int32Array, sink: SharedInterrupts, counters: Float64Array, log: (line: string) => void): never {
   const control = new Int32Array(spec.control);
   const polls = new PollSet([spec.controlFd, ...spec.kickFds, spec.intxResampleFd]);
   let lastReset = Atomics.load(control, CONTROL_WORD.RESET_REQUEST);
@@ -93,7 +94,10 @@ function serve(spec: VirtioDeviceSpec, runtime: QueueRuntime, state: Int32Array,
     }
     if (paused) continue;
     for (let q = 0; q < spec.kickFds.length; q++) {
-      if (polls.revents(q + 1) & POLL.IN && drainEventfd(spec.kickFds[q]!)) runtime.kick(q);
+      if (polls.revents(q + 1) & POLL.IN && drainEventfd(spec.kickFds[q]!)) {
+        counters[DEVICE_METRIC.KICKS]!++;
+        runtime.kick(q);
+      }
     }
     if (polls.revents(polls.resample) & POLL.IN && drainEventfd(spec.intxResampleFd)) {
       // The guest EOId the level-triggered INTx line: assert it again while ISR is still set.
@@ -105,14 +109,19 @@ function serve(spec: VirtioDeviceSpec, runtime: QueueRuntime, state: Int32Array,
   }
 }
 
-/** MSI-X or INTx, as the transport's shared state says, through the device's irqfds. */
-function sinkFor(spec: VirtioDeviceSpec, state: Int32Array): SharedInterrupts {
+/** MSI-X or INTx, as the transport's shared state says, through the device's irqfds; each one counted. */
+function sinkFor(spec: VirtioDeviceSpec, state: Int32Array, counters: Float64Array): SharedInterrupts {
   return new SharedInterrupts(state, {
     msi: (vector) => {
       const fd = spec.msiFds[vector];
-      if (fd !== undefined) signalEventfd(fd);
+      if (fd === undefined) return;
+      counters[DEVICE_METRIC.INTERRUPTS]!++;
+      signalEventfd(fd);
     },
-    intx: () => signalEventfd(spec.intxFd),
+    intx: () => {
+      counters[DEVICE_METRIC.INTERRUPTS]!++;
+      signalEventfd(spec.intxFd);
+    },
   });
 }
 
@@ -122,7 +131,8 @@ if (parentPort) {
   const log = (line: string): void => parentPort!.postMessage({ kind: 'log', line } satisfies DeviceWorkerMessage);
   const state = new Int32Array(d.spec.state);
   const memory = GuestMemory.map(d.memory);
-  const sink = sinkFor(d.spec, state);
-  const runtime = kind.createQueueRuntime(d.spec.backend, { memory, state, sink, numQueues: d.spec.numQueues, log });
-  serve(d.spec, runtime, state, sink, log);
+  const counters = new Float64Array(d.spec.counters);
+  const sink = sinkFor(d.spec, state, counters);
+  const runtime = kind.createQueueRuntime(d.spec.backend, { memory, state, sink, numQueues: d.spec.numQueues, log, counters });
+  serve(d.spec, runtime, state, sink, counters, log);
 }

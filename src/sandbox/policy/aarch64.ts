@@ -42,6 +42,8 @@ export const SYSCALLS_AARCH64 = {
   tkill: 130,
   tgkill: 131,
   rt_sigaction: 134,
+  recvmsg: 212,
+  rt_sigtimedwait: 137,
   rt_sigprocmask: 135,
   rt_sigreturn: 139,
   getpid: 172,
@@ -57,7 +59,6 @@ export const SYSCALLS_AARCH64 = {
   clone3: 435,
   // not in the VMM's policy (killed there); some are in the API supervisor's (api.ts)
   shutdown: 210,
-  recvmsg: 212,
   wait4: 260,
   unlinkat: 35,
   mount: 40,

@@ -19,8 +19,8 @@
 // forbidden: everything that opens files, creates Workers or first touches
 // process.stdin (libuv reopens a tty stdin) must happen before install.
 
-import { ERRNO, FALLOC } from '../../native/linux.js';
-import { CLONE, CLONE_NAMESPACE_FLAGS, F, SIG } from '../constants.js';
+import { ERRNO, FALLOC, VCPU_KICK_SIGNAL } from '../../native/linux.js';
+import { CLONE, CLONE_NAMESPACE_FLAGS, F, MSG, SIG } from '../constants.js';
 import type { PolicyEntry } from './types.js';
 
 /** Syscall names allowed on both architectures. */
@@ -32,7 +32,7 @@ export type CommonSyscall =
   | 'sched_yield' | 'rt_sigprocmask' | 'rt_sigaction' | 'rt_sigreturn' | 'restart_syscall'
   | 'tgkill' | 'tkill'
   | 'clone' | 'clone3' | 'set_robust_list' | 'rseq' | 'io_uring_setup'
-  | 'exit' | 'exit_group' | 'openat';
+  | 'exit' | 'exit_group' | 'openat' | 'recvmsg' | 'rt_sigtimedwait';
 
 const ENOSYS = ERRNO.ENOSYS;
 const EACCES = ERRNO.EACCES;
@@ -120,8 +120,14 @@ export const COMMON_ENTRIES: readonly PolicyEntry<CommonSyscall>[] = [
   { name: 'restart_syscall', reason: 'the kernel resumes a poll/futex/sleep with a timeout interrupted by one of those handlers' },
   {
     name: 'tgkill',
-    reason: 'abort() -> raise(SIGABRT): a failed assertion must die with SIGABRT, not SIGSYS. SIGABRT only',
-    rule: { kind: 'argIn', arg: 2, values: [SIG.ABRT] },
+    reason:
+      'abort() -> raise(SIGABRT): a failed assertion must die with SIGABRT, not SIGSYS; ' +
+      'vcpu/kick.ts: the VMM kicks a vCPU thread out of KVM_RUN (pause, stop). SIGABRT and VCPU_KICK_SIGNAL only',
+    rule: { kind: 'argIn', arg: 2, values: [SIG.ABRT, VCPU_KICK_SIGNAL] },
+  },
+  {
+    name: 'rt_sigtimedwait',
+    reason: 'vcpu/kick.ts: a vCPU thread takes its pending kick signal (zero timeout) after KVM_RUN returned EINTR',
   },
   {
     name: 'tkill',
@@ -167,5 +173,12 @@ export const COMMON_ENTRIES: readonly PolicyEntry<CommonSyscall>[] = [
       'not control (1 run in 4 of the install test). glibc treats the failure as "do not shrink" and ' +
       'goes on; no file is ever opened after install',
     rule: { kind: 'errno', errno: EACCES },
+  },
+  {
+    name: 'recvmsg',
+    reason:
+      "libuv reads the parent's IPC messages (pause, resume, stop, metrics from the library or the CLI) " +
+      'with recvmsg; only with MSG_CMSG_CLOEXEC, as libuv calls it',
+    rule: { kind: 'argIn', arg: 2, values: [MSG.CMSG_CLOEXEC] },
   },
 ];

@@ -21,6 +21,8 @@ export const SYSCALLS_X86_64 = {
   munmap: 11,
   brk: 12,
   rt_sigaction: 13,
+  recvmsg: 47,
+  rt_sigtimedwait: 128,
   rt_sigprocmask: 14,
   rt_sigreturn: 15,
   ioctl: 16,
@@ -51,7 +53,6 @@ export const SYSCALLS_X86_64 = {
   io_uring_setup: 425,
   clone3: 435,
   // not in the VMM's policy (killed there); some are in the API supervisor's (api.ts)
-  recvmsg: 47,
   shutdown: 48,
   wait4: 61,
   open: 2,

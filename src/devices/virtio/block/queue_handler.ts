@@ -12,7 +12,9 @@ import { DescriptorChain, DescriptorChainError, VirtqueueError, type Virtqueue }
 import { markNeedsReset, queueVector } from '../shared_state.js';
 import type { BlockBackend } from './backend.js';
 import type { BlockDevice } from './device.js';
-import { parseRequest } from './request.js';
+import { parseRequest, type BlockRequest } from './request.js';
+import { VIRTIO_BLK_S } from './constants.js';
+import { DEVICE_METRIC, DEVICE_METRIC_SLOTS } from '../metrics.js';
 import { RateLog } from '../rate_log.js';
 
 export class BlockQueueHandler {
@@ -31,6 +33,8 @@ export class BlockQueueHandler {
     private readonly state: Int32Array,
     private readonly sink: InterruptSink,
     private readonly log: (line: string) => void = (line) => console.error(line),
+    /** The device's counters (../metrics.ts), or a scratch array. */
+    private readonly counters: Float64Array = new Float64Array(DEVICE_METRIC_SLOTS),
   ) {
     this.badChains = new RateLog(log);
     this.badRequests = new RateLog(log);
@@ -39,6 +43,30 @@ export class BlockQueueHandler {
   /** True once the ring was found unusable (until the device is reset and rebuilt). */
   get failed(): boolean {
     return this.broken;
+  }
+
+  /** One completed request in the counters: its kind and bytes, or an error by its status byte. */
+  private count(request: BlockRequest): void {
+    const c = this.counters;
+    if (request.kind === 'error' || this.mem.readU8(request.status) !== VIRTIO_BLK_S.OK) {
+      c[DEVICE_METRIC.ERRORS]!++;
+      return;
+    }
+    switch (request.kind) {
+      case 'in':
+        c[DEVICE_METRIC.READS]!++;
+        c[DEVICE_METRIC.READ_BYTES]! += request.bytes;
+        break;
+      case 'out':
+        c[DEVICE_METRIC.WRITES]!++;
+        c[DEVICE_METRIC.WRITE_BYTES]! += request.bytes;
+        break;
+      case 'flush':
+        c[DEVICE_METRIC.FLUSHES]!++;
+        break;
+      default:
+        c[DEVICE_METRIC.OTHER]!++;
+    }
   }
 
   /** Serves every available request; returns how many completed. */
@@ -62,6 +90,7 @@ export class BlockQueueHandler {
           const request = parseRequest(mem, chain, this.device.limits);
           if (request.kind === 'error') this.badRequests.event(`virtio-blk: bad request: ${request.reason}`);
           queue.addUsed(chain, this.device.execute(mem, request, this.backend));
+          this.count(request);
           completed++;
         }
       } while (queue.enableNotifications());

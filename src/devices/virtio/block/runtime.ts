@@ -23,7 +23,7 @@ class BlockRuntime implements QueueRuntime {
   }
   activate(): void {
     const c = this.c;
-    this.handlers = buildQueues(c).map((queue, q) => (queue === null ? null : new BlockQueueHandler(c.memory, queue, q, this.device, this.backend, c.state, c.sink, c.log)));
+    this.handlers = buildQueues(c).map((queue, q) => (queue === null ? null : new BlockQueueHandler(c.memory, queue, q, this.device, this.backend, c.state, c.sink, c.log, c.counters)));
     for (const h of this.handlers) h?.process();
   }
   reset(): void {
