@@ -7,11 +7,46 @@
 //
 // The VM runs in a process of its own (sealed by seccomp when asked), which
 // this object steers over IPC (process.ts).
-import { Duplex } from 'node:stream';
+import { Duplex, type Readable, type Writable } from 'node:stream';
 import { EventEmitter } from 'node:events';
 import type { VmMetrics } from '../vmm/ipc.js';
 import { toVmConfig, type VmOptions } from './options.js';
 import { VmProcess, type VmExit, type VmState } from './process.js';
+
+/**
+ * The VMM's stdout and stdin as one stream. It ends when the VM does; what is
+ * written after that is dropped (the guest is gone), never an error event.
+ */
+class ConsoleStream extends Duplex {
+  constructor(
+    private readonly out: Readable,
+    private readonly input: Writable,
+  ) {
+    super();
+    out.on('data', (chunk: Buffer) => {
+      if (!this.push(chunk)) out.pause();
+    });
+    out.on('end', () => this.push(null));
+    input.on('error', () => undefined); // EPIPE once the VMM has exited
+  }
+
+  override _read(): void {
+    this.out.resume();
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, done: (err?: Error | null) => void): void {
+    if (this.input.destroyed || !this.input.writable) {
+      done();
+      return;
+    }
+    this.input.write(chunk, () => done());
+  }
+
+  override _final(done: (err?: Error | null) => void): void {
+    this.input.end();
+    done();
+  }
+}
 
 export interface VmEvents {
   /** One line the VMM wrote for the user (without its "tsvmm: " prefix). */
@@ -29,7 +64,7 @@ export class Vm extends EventEmitter<VmEvents> {
   constructor(private readonly process: VmProcess) {
     super();
     const child = process.child;
-    this.console = Duplex.from({ readable: child.stdout!, writable: child.stdin! });
+    this.console = new ConsoleStream(child.stdout!, child.stdin!);
     process.on('log', (line) => this.emit('log', line));
     process.on('state', (s) => this.emit('state', s));
     process.on('exit', (e) => this.emit('exit', e));

@@ -65,8 +65,9 @@ test('the counters move when the guest does I/O: a disk guest writes and reads, 
   const m = exit.metrics!;
   assert.ok(m !== undefined, 'the VMM sent its last counters');
   const blk = m.devices['blk0']!;
-  assert.ok(blk['writes']! >= 5 && blk['reads']! >= 4, JSON.stringify(blk));
-  assert.ok(blk['write_bytes']! >= 5 * 512 && blk['read_bytes']! >= 4 * 512, JSON.stringify(blk));
+  // blk.c writes sectors 1-4 in one request and sector 10 in another, then reads them back.
+  assert.ok(blk['writes']! >= 2 && blk['reads']! >= 2, JSON.stringify(blk));
+  assert.ok(blk['write_bytes']! >= 5 * 512 && blk['read_bytes']! >= 5 * 512, JSON.stringify(blk));
   assert.ok(blk['flushes']! >= 1 && blk['errors']! >= 1, `a flush, and the read past the end: ${JSON.stringify(blk)}`);
   assert.ok(blk['kicks']! > 0 && blk['interrupts']! > 0, JSON.stringify(blk));
   assert.ok((m.vcpus[0]!['io'] ?? 0) > 0 && (m.vcpus[0]!['mmio'] ?? 0) > 0, JSON.stringify(m.vcpus));
