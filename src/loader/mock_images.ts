@@ -25,6 +25,8 @@ export interface MockBzImageOptions {
   /** Bytes of protected-mode kernel after the payload. */
   tail?: number;
   versionString?: string;
+  /** Raw syssize (16-byte paragraphs); default: the protected-mode part, which the file is padded to (as build.c does). */
+  syssize?: number;
 }
 
 /** A minimal bzImage: boot sector + setup, then a protected-mode part holding the payload. */
@@ -33,10 +35,11 @@ export function mockBzImage(o: MockBzImageOptions = {}): Uint8Array {
   const setupSize = ((rawSects === 0 ? 4 : rawSects) + 1) * 512;
   const payload = o.payload ?? new Uint8Array([0x1f, 0x8b, 8, 0, 1, 2, 3, 4]);
   const payloadOffset = o.payloadOffset ?? 0x100;
-  const kernelSize = payloadOffset + payload.length + (o.tail ?? 0x40);
-  const b = new Uint8Array(setupSize + kernelSize);
+  const paragraphs = Math.ceil((payloadOffset + payload.length + (o.tail ?? 0x40)) / 16);
+  const b = new Uint8Array(setupSize + paragraphs * 16);
   const dv = new DataView(b.buffer);
   b[SETUP_HEADER.SETUP_SECTS] = rawSects;
+  dv.setUint32(SETUP_HEADER.SYSSIZE, o.syssize ?? paragraphs, true);
   dv.setUint16(SETUP_HEADER.BOOT_FLAG, 0xaa55, true);
   b[SETUP_HEADER.JUMP] = 0xeb;
   b[SETUP_HEADER.JUMP + 1] = 0x6a; // header ends at 0x26c, as in protocol 2.15
