@@ -1,6 +1,7 @@
 // Every fuzz target, for the soak (main.ts). Each module's targets live in
 // its *.fuzz.ts beside it and run in the unit tests from *.fuzz.test.ts.
 import { QUEUE_TARGETS } from '../devices/virtio/queue.fuzz.js';
+import { QUEUE_ROUNDTRIP_TARGETS } from '../devices/virtio/queue_roundtrip.fuzz.js';
 import type { FuzzTarget } from './target.js';
 
-export const ALL_TARGETS: readonly FuzzTarget[] = [...QUEUE_TARGETS];
+export const ALL_TARGETS: readonly FuzzTarget[] = [...QUEUE_TARGETS, ...QUEUE_ROUNDTRIP_TARGETS];
