@@ -2,6 +2,7 @@
 // its *.fuzz.ts beside it and run in the unit tests from *.fuzz.test.ts.
 import { QUEUE_TARGETS } from '../devices/virtio/queue.fuzz.js';
 import { QUEUE_ROUNDTRIP_TARGETS } from '../devices/virtio/queue_roundtrip.fuzz.js';
+import { TRANSPORT_TARGETS } from '../devices/virtio/pci_transport.fuzz.js';
 import type { FuzzTarget } from './target.js';
 
-export const ALL_TARGETS: readonly FuzzTarget[] = [...QUEUE_TARGETS, ...QUEUE_ROUNDTRIP_TARGETS];
+export const ALL_TARGETS: readonly FuzzTarget[] = [...QUEUE_TARGETS, ...QUEUE_ROUNDTRIP_TARGETS, ...TRANSPORT_TARGETS];
