@@ -4,6 +4,7 @@ import { QUEUE_TARGETS } from '../devices/virtio/queue.fuzz.js';
 import { QUEUE_ROUNDTRIP_TARGETS } from '../devices/virtio/queue_roundtrip.fuzz.js';
 import { TRANSPORT_TARGETS } from '../devices/virtio/pci_transport.fuzz.js';
 import { PCI_TARGETS } from '../pci/pci.fuzz.js';
+import { SERIAL_TARGETS } from '../devices/legacy/serial8250.fuzz.js';
 import type { FuzzTarget } from './target.js';
 
-export const ALL_TARGETS: readonly FuzzTarget[] = [...QUEUE_TARGETS, ...QUEUE_ROUNDTRIP_TARGETS, ...TRANSPORT_TARGETS, ...PCI_TARGETS];
+export const ALL_TARGETS: readonly FuzzTarget[] = [...QUEUE_TARGETS, ...QUEUE_ROUNDTRIP_TARGETS, ...TRANSPORT_TARGETS, ...PCI_TARGETS, ...SERIAL_TARGETS];
