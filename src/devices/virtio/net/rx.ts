@@ -144,6 +144,11 @@ export class NetRx {
     return this.lastStop === 'closed';
   }
 
+  /** A frame read from the TAP waits for more receive buffers (MRG_RXBUF). */
+  get frameWaiting(): boolean {
+    return this.frameLen !== 0;
+  }
+
   /** Chains currently held (popped and not yet returned). */
   get heldChains(): number {
     return this.held;
