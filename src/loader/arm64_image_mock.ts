@@ -18,7 +18,7 @@ export interface MockArm64ImageOptions {
   /**
    * With efiStub: a PE/COFF header at 0x40 whose .text and .data sections
    * cover the file up to its end, as Linux's efi-header.S lays them out
-   * (default false: 0x3c holds 0, no PE header).
+   * (default false: 0x3c holds 0, no PE header). Needs a length of 8 KiB or more.
    */
   peHeader?: boolean;
 }

@@ -66,6 +66,16 @@ test('finds the Xen PVH entry note, 8- or 4-byte descriptor, among other notes',
   throwsFormat(() => parseElf64(mockElf({ notes: [{ name: 'Xen', type: 18, desc: new Uint8Array(2) }] })), /2-byte descriptor/);
 });
 
+// Found by the fuzzer (loader.fuzz.ts): the note name was spread into
+// String.fromCharCode, so a Xen-typed note with a long name threw a
+// RangeError (call stack exceeded) instead of being skipped.
+test('fuzz regression: a PHYS32_ENTRY-typed note with a 300000-byte name is skipped, not a RangeError', () => {
+  const long = { name: 'X'.repeat(300_000), type: XEN_ELFNOTE.PHYS32_ENTRY, desc: u32le(0x1000000) };
+  const xen = { name: 'Xen', type: XEN_ELFNOTE.PHYS32_ENTRY, desc: u32le(0x1000040) };
+  assert.equal(parseElf64(mockElf({ notes: [long] })).pvhEntry, undefined);
+  assert.equal(parseElf64(mockElf({ notes: [long, xen] })).pvhEntry, 0x1000040, 'the Xen note after it is still found');
+});
+
 test('rejects a note that runs past its segment', () => {
   const elf = mockElf({ notes: [{ name: 'Xen', type: 18, desc: u32le(0x100000) }] });
   // Note segment is program header 1; its data starts with namesz. Claim a 4 GiB descriptor.

@@ -180,11 +180,14 @@ function findPvhEntry(notes: Uint8Array, phIndex: number): number | undefined {
   return undefined;
 }
 
+const LATIN1 = new TextDecoder('latin1');
+
 function noteName(notes: Uint8Array, at: number, namesz: number): string {
-  // namesz counts the terminating NUL.
+  // namesz counts the terminating NUL. It comes from the file and may be as
+  // long as the segment: decode, never spread bytes into call arguments.
   const raw = notes.subarray(at, at + namesz);
   const end = raw.indexOf(0);
-  return String.fromCharCode(...raw.subarray(0, end < 0 ? raw.length : end));
+  return LATIN1.decode(raw.subarray(0, end < 0 ? raw.length : end));
 }
 
 /** Where a loaded ELF kernel ended up. */

@@ -99,17 +99,19 @@ const pad4 = (n: number): number => (n + 3) & ~3;
 
 /** Encodes ELF notes (namesz, descsz, type, name\0 padded, desc padded). */
 export function encodeNotes(notes: readonly MockNote[]): Uint8Array {
-  const parts: number[] = [];
-  for (const n of notes) {
-    const name = new TextEncoder().encode(n.name + '\0');
-    const head = new Uint8Array(12);
-    const dv = new DataView(head.buffer);
-    dv.setUint32(0, name.length, true);
-    dv.setUint32(4, n.desc.length, true);
-    dv.setUint32(8, n.type, true);
-    parts.push(...head, ...name, ...new Uint8Array(pad4(name.length) - name.length), ...n.desc, ...new Uint8Array(pad4(n.desc.length) - n.desc.length));
+  const encoded = notes.map((n) => ({ n, name: new TextEncoder().encode(n.name + '\0') }));
+  const out = new Uint8Array(encoded.reduce((len, { n, name }) => len + 12 + pad4(name.length) + pad4(n.desc.length), 0));
+  const dv = new DataView(out.buffer);
+  let at = 0;
+  for (const { n, name } of encoded) {
+    dv.setUint32(at, name.length, true);
+    dv.setUint32(at + 4, n.desc.length, true);
+    dv.setUint32(at + 8, n.type, true);
+    out.set(name, at + 12);
+    out.set(n.desc, at + 12 + pad4(name.length));
+    at += 12 + pad4(name.length) + pad4(n.desc.length);
   }
-  return new Uint8Array(parts);
+  return out;
 }
 
 /** A minimal ELF64 little-endian executable with the given PT_LOADs and one PT_NOTE. */
