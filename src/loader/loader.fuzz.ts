@@ -150,6 +150,6 @@ function checkArm64(bytes: Uint8Array): void {
 
 export const LOADER_TARGETS: readonly FuzzTarget[] = [
   fuzzTarget('bzImage parser', 300, bzImageInput, checkBzImage),
-  fuzzTarget('ELF parser', 200, elfInput, checkElf),
+  fuzzTarget('ELF parser', 150, elfInput, checkElf),
   fuzzTarget('arm64 Image parser', 300, arm64Input, checkArm64),
 ];

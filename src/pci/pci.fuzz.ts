@@ -230,4 +230,4 @@ function run(s: Scenario): void {
 
 const scenario: fc.Arbitrary<Scenario> = fc.record({ vectors: fc.integer({ min: 1, max: 9 }), ops: fc.array(op, { minLength: 1, maxLength: 40 }) });
 
-export const PCI_TARGETS: readonly FuzzTarget[] = [fuzzTarget('PCI config space and MSI-X via CF8/CFC and ECAM', 120, scenario, run)];
+export const PCI_TARGETS: readonly FuzzTarget[] = [fuzzTarget('PCI config space and MSI-X via CF8/CFC and ECAM', 80, scenario, run)];

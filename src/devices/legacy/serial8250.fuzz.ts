@@ -149,4 +149,4 @@ function run(ops: readonly Op[]): void {
   assert.deepEqual(takeOver(r), takeOver(rig()), 'after a driver takes the port over, it reads differently from a fresh one');
 }
 
-export const SERIAL_TARGETS: readonly FuzzTarget[] = [fuzzTarget('8250 UART registers', 300, fc.array(op, { minLength: 1, maxLength: 60 }), run)];
+export const SERIAL_TARGETS: readonly FuzzTarget[] = [fuzzTarget('8250 UART registers', 200, fc.array(op, { minLength: 1, maxLength: 60 }), run)];

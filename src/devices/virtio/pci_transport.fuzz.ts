@@ -277,4 +277,4 @@ function run(s: Scenario): void {
   assert.equal(sharedStateWords(n), state.length);
 }
 
-export const TRANSPORT_TARGETS: readonly FuzzTarget[] = [fuzzTarget('virtio-pci transport registers and reset', 200, scenario, run)];
+export const TRANSPORT_TARGETS: readonly FuzzTarget[] = [fuzzTarget('virtio-pci transport registers and reset', 150, scenario, run)];

@@ -283,7 +283,7 @@ function construct(p: { layout: RingLayout; q: QueueLayout; eventIdx: boolean })
 }
 
 export const QUEUE_TARGETS: readonly FuzzTarget[] = [
-  fuzzTarget('virtio split ring, hostile driver', 300, scenario('split'), run),
-  fuzzTarget('virtio packed ring, hostile driver', 300, scenario('packed'), run),
-  fuzzTarget('virtqueue placement', 300, placement(), construct),
+  fuzzTarget('virtio split ring, hostile driver', 150, scenario('split'), run),
+  fuzzTarget('virtio packed ring, hostile driver', 150, scenario('packed'), run),
+  fuzzTarget('virtqueue placement', 200, placement(), construct),
 ];

@@ -173,6 +173,6 @@ function run(s: Scenario): void {
 }
 
 export const QUEUE_ROUNDTRIP_TARGETS: readonly FuzzTarget[] = [
-  fuzzTarget('virtio split ring, well-behaved driver', 150, scenario('split'), run),
-  fuzzTarget('virtio packed ring, well-behaved driver', 150, scenario('packed'), run),
+  fuzzTarget('virtio split ring, well-behaved driver', 100, scenario('split'), run),
+  fuzzTarget('virtio packed ring, well-behaved driver', 100, scenario('packed'), run),
 ];

@@ -215,4 +215,4 @@ function run(s: Scenario): void {
   assert.deepEqual(mem.outside, []);
 }
 
-export const BLOCK_TARGETS: readonly FuzzTarget[] = [fuzzTarget('virtio-blk requests through the queue handler', 150, scenario, run)];
+export const BLOCK_TARGETS: readonly FuzzTarget[] = [fuzzTarget('virtio-blk requests through the queue handler', 100, scenario, run)];
