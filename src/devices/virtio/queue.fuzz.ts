@@ -283,7 +283,7 @@ function construct(p: { layout: RingLayout; q: QueueLayout; eventIdx: boolean })
 }
 
 export const QUEUE_TARGETS: readonly FuzzTarget[] = [
-  fuzzTarget('virtio split ring, hostile driver', 150, scenario('split'), run),
-  fuzzTarget('virtio packed ring, hostile driver', 150, scenario('packed'), run),
+  fuzzTarget('virtio split ring, hostile driver', 100, scenario('split'), run),
+  fuzzTarget('virtio packed ring, hostile driver', 100, scenario('packed'), run),
   fuzzTarget('virtqueue placement', 200, placement(), construct),
 ];
