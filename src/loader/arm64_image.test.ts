@@ -7,6 +7,10 @@ import { KernelFormatError } from './errors.js';
 import { detectKernelFormat } from './kernel.js';
 import { debianArm64ImagePath, mockArm64Image, NO_ARM64_KERNEL } from './arm64_image_mock.js';
 
+function throwsTruncated(bytes: Uint8Array, message: RegExp): void {
+  assert.throws(() => parseArm64Image(bytes), (e: unknown) => e instanceof KernelFormatError && message.test(e.message));
+}
+
 test('parses text_offset, image_size and the flags', () => {
   const img = parseArm64Image(mockArm64Image({ textOffset: 0x80000, imageSize: 0x300000, length: 0x20000, flags: 0b1110 }));
   assert.equal(img.textOffset, 0x80000);
@@ -40,6 +44,24 @@ test('rejects truncated input and a wrong magic with KernelFormatError', () => {
   const bad = mockArm64Image();
   bad[ARM64_IMAGE.MAGIC_OFFSET + 3] = 0x65;
   assert.throws(() => parseArm64Image(bad), (e: Error) => e instanceof KernelFormatError && /magic at 0x38 is 0x654d5241/.test(e.message));
+});
+
+test('an EFI-stub Image shorter than its PE/COFF sections declare is truncated; the message names the missing bytes', () => {
+  const img = mockArm64Image({ peHeader: true, length: 0x40000, imageSize: 0x80000 });
+  assert.equal(parseArm64Image(img).bytes.length, 0x40000, 'the whole file parses');
+  // Cut inside .data (the last section, which ends at the end of the file).
+  throwsTruncated(img.subarray(0, 0x30000), /^arm64 Image is truncated: PE\/COFF section "\.data" ends at byte 262144, the file has 196608 \(65536 missing\)$/);
+  // Cut inside .text: the first section past the end is named.
+  throwsTruncated(img.subarray(0, 0x2000), /section "\.text" ends at byte 133120, the file has 8192 \(124928 missing\)/);
+  // Cut inside the section table, and inside the COFF header.
+  throwsTruncated(img.subarray(0, 0x100), /the PE\/COFF section table \(2 sections at 0xc8\) ends at byte 280, the file has 256 \(24 missing\)/);
+  throwsTruncated(img.subarray(0, 0x48), /the PE\/COFF header at 0x40 ends at byte 88, the file has 72 \(16 missing\)/);
+});
+
+test('without a PE/COFF header nothing declares the file size: a short Image is accepted, image_size covering .bss', () => {
+  // booting.rst: image_size includes .bss, so a file shorter than image_size proves nothing.
+  assert.equal(parseArm64Image(mockArm64Image({ length: 0x1000, imageSize: 0x100000 })).effectiveSize, 0x100000);
+  assert.equal(parseArm64Image(mockArm64Image({ efiStub: false, length: 0x1000 })).bytes.length, 0x1000);
 });
 
 test('rejects a big-endian kernel', () => {

@@ -34,6 +34,30 @@ export const ARM64_IMAGE_FLAG = {
   PHYS_BASE: 0x8,
 } as const;
 
+/**
+ * The PE/COFF header of an EFI-stub Image (Microsoft "PE Format": MS-DOS stub,
+ * COFF file header, section table; arch/arm64/kernel/efi-header.S). Offsets
+ * of the COFF fields count from the "PE\0\0" signature.
+ */
+export const PE_COFF = {
+  /** "MZ" at offset 0: the Image carries an EFI stub (booting.rst, code0). */
+  MZ: [0x4d, 0x5a],
+  /** u32 at 0x3c: file offset of the PE signature (booting.rst: "res5 / PE header offset"). */
+  PE_OFFSET_FIELD: 0x3c,
+  /** "PE\0\0" little endian. */
+  SIGNATURE: 0x00004550,
+  /** COFF NumberOfSections (u16), after the signature and Machine. */
+  NUMBER_OF_SECTIONS: 4 + 2,
+  /** COFF SizeOfOptionalHeader (u16). */
+  SIZE_OF_OPTIONAL_HEADER: 4 + 16,
+  /** Signature (4) + COFF file header (20). */
+  OPTIONAL_HEADER: 4 + 20,
+  SECTION_HEADER_SIZE: 40,
+  SECTION_NAME_SIZE: 8,
+  SECTION_SIZE_OF_RAW_DATA: 16,
+  SECTION_POINTER_TO_RAW_DATA: 20,
+} as const;
+
 /** booting.rst: "Where image_size is zero, text_offset can be assumed to be 0x80000" (kernels before 3.17). */
 export const LEGACY_TEXT_OFFSET = 0x80000;
 /** The kernel sits text_offset bytes above a 2 MiB aligned base (booting.rst; asm/boot.h MIN_KIMG_ALIGN). */
@@ -74,6 +98,7 @@ export function parseArm64Image(bytes: Uint8Array): Arm64Image {
   if (magic !== ARM64_IMAGE.MAGIC) {
     throw new KernelFormatError(`not an arm64 Image: magic at 0x38 is ${hex(magic)}, expected ${hex(ARM64_IMAGE.MAGIC)} ("ARM\\x64")`);
   }
+  checkPeFileSize(bytes, dv);
   const imageSize = u64(dv, ARM64_IMAGE.IMAGE_SIZE, 'image_size');
   if (imageSize === 0) {
     // Before 3.17 text_offset had no defined endianness and flags did not exist.
@@ -95,6 +120,44 @@ export function parseArm64Image(bytes: Uint8Array): Arm64Image {
     placeAnywhere: (flags & ARM64_IMAGE_FLAG.PHYS_BASE) !== 0,
     bytes,
   };
+}
+
+/**
+ * The header does not say how long the file is: image_size counts .bss,
+ * which is not in the file, so a file shorter than image_size is normal and
+ * the arm64 header alone cannot reveal a truncated Image. An EFI-stub Image
+ * (the usual case, "MZ" at 0) does say it: its PE/COFF section table gives
+ * each section's bytes in the file, and Linux makes the last one (.data,
+ * PointerToRawData = __initdata_begin, SizeOfRawData = __pecoff_data_rawsize)
+ * end exactly at _edata, the end of the Image file (vmlinux.lds.S,
+ * PECOFF_EDATA_PADDING), as UEFI firmware checks. A file shorter than
+ * that, or than its own PE headers, is truncated. Without "MZ", or without a
+ * PE signature where 0x3c points, nothing is declared and nothing is checked.
+ */
+function checkPeFileSize(bytes: Uint8Array, dv: DataView): void {
+  if (bytes[0] !== PE_COFF.MZ[0] || bytes[1] !== PE_COFF.MZ[1]) return;
+  const truncated = (what: string, end: number): KernelFormatError =>
+    new KernelFormatError(`arm64 Image is truncated: ${what} ends at byte ${end}, the file has ${bytes.length} (${end - bytes.length} missing)`);
+  const pe = dv.getUint32(PE_COFF.PE_OFFSET_FIELD, true);
+  if (pe + PE_COFF.OPTIONAL_HEADER > bytes.length) throw truncated(`the PE/COFF header at ${hex(pe)}`, pe + PE_COFF.OPTIONAL_HEADER);
+  if (dv.getUint32(pe, true) !== PE_COFF.SIGNATURE) return;
+  const sections = dv.getUint16(pe + PE_COFF.NUMBER_OF_SECTIONS, true);
+  const table = pe + PE_COFF.OPTIONAL_HEADER + dv.getUint16(pe + PE_COFF.SIZE_OF_OPTIONAL_HEADER, true);
+  const tableEnd = table + sections * PE_COFF.SECTION_HEADER_SIZE;
+  if (tableEnd > bytes.length) throw truncated(`the PE/COFF section table (${sections} sections at ${hex(table)})`, tableEnd);
+  for (let i = 0; i < sections; i++) {
+    const at = table + i * PE_COFF.SECTION_HEADER_SIZE;
+    const raw = dv.getUint32(at + PE_COFF.SECTION_SIZE_OF_RAW_DATA, true);
+    if (raw === 0) continue; // nothing of this section is in the file
+    const end = dv.getUint32(at + PE_COFF.SECTION_POINTER_TO_RAW_DATA, true) + raw;
+    if (end > bytes.length) throw truncated(`PE/COFF section ${sectionName(bytes, at)}`, end);
+  }
+}
+
+function sectionName(bytes: Uint8Array, at: number): string {
+  const raw = bytes.subarray(at, at + PE_COFF.SECTION_NAME_SIZE);
+  const nul = raw.indexOf(0);
+  return JSON.stringify(String.fromCharCode(...raw.subarray(0, nul < 0 ? raw.length : nul)));
 }
 
 /** True when the bytes start a gzip stream. */

@@ -4,7 +4,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { ARM64_IMAGE, ARM64_IMAGE_FLAG } from './arm64_image.js';
+import { ARM64_IMAGE, ARM64_IMAGE_FLAG, PE_COFF } from './arm64_image.js';
 
 export interface MockArm64ImageOptions {
   textOffset?: number;
@@ -15,6 +15,40 @@ export interface MockArm64ImageOptions {
   length?: number;
   /** Start with "MZ" like an EFI-stub kernel (default true). */
   efiStub?: boolean;
+  /**
+   * With efiStub: a PE/COFF header at 0x40 whose .text and .data sections
+   * cover the file up to its end, as Linux's efi-header.S lays them out
+   * (default false: 0x3c holds 0, no PE header). Needs a length of 8 KiB or more.
+   */
+  peHeader?: boolean;
+}
+
+/** Where the mock's PE/COFF header and its sections go. */
+const MOCK_PE = { OFFSET: 0x40, OPTIONAL_HEADER_SIZE: 0x70, TEXT_START: 0x1000 } as const;
+
+function writePeHeader(b: Uint8Array, dv: DataView): void {
+  const pe = MOCK_PE.OFFSET;
+  dv.setUint32(PE_COFF.PE_OFFSET_FIELD, pe, true);
+  dv.setUint32(pe, PE_COFF.SIGNATURE, true);
+  dv.setUint16(pe + 4, 0xaa64, true); // IMAGE_FILE_MACHINE_ARM64
+  dv.setUint16(pe + PE_COFF.NUMBER_OF_SECTIONS, 2, true);
+  dv.setUint16(pe + PE_COFF.SIZE_OF_OPTIONAL_HEADER, MOCK_PE.OPTIONAL_HEADER_SIZE, true);
+  b.fill(0, pe + PE_COFF.OPTIONAL_HEADER, pe + PE_COFF.OPTIONAL_HEADER + MOCK_PE.OPTIONAL_HEADER_SIZE);
+  const table = pe + PE_COFF.OPTIONAL_HEADER + MOCK_PE.OPTIONAL_HEADER_SIZE;
+  const dataStart = MOCK_PE.TEXT_START + Math.floor((b.length - MOCK_PE.TEXT_START) / 2);
+  const sections: Array<[string, number, number]> = [
+    ['.text', MOCK_PE.TEXT_START, dataStart - MOCK_PE.TEXT_START],
+    ['.data', dataStart, b.length - dataStart],
+  ];
+  sections.forEach(([name, start, size], i) => {
+    const at = table + i * PE_COFF.SECTION_HEADER_SIZE;
+    b.fill(0, at, at + PE_COFF.SECTION_HEADER_SIZE);
+    b.set(new TextEncoder().encode(name), at);
+    dv.setUint32(at + 8, size + 0x10000, true); // VirtualSize: .bss beyond the file
+    dv.setUint32(at + 12, start, true); // VirtualAddress
+    dv.setUint32(at + PE_COFF.SECTION_SIZE_OF_RAW_DATA, size, true);
+    dv.setUint32(at + PE_COFF.SECTION_POINTER_TO_RAW_DATA, start, true);
+  });
 }
 
 /** A minimal arm64 Image: the 64-byte header, then a recognisable body. */
@@ -28,6 +62,7 @@ export function mockArm64Image(o: MockArm64ImageOptions = {}): Uint8Array {
   dv.setBigUint64(ARM64_IMAGE.FLAGS, BigInt(o.flags ?? ((1 << ARM64_IMAGE_FLAG.PAGE_SIZE_SHIFT) | ARM64_IMAGE_FLAG.PHYS_BASE)), true);
   dv.setUint32(ARM64_IMAGE.MAGIC_OFFSET, ARM64_IMAGE.MAGIC, true);
   for (let i = ARM64_IMAGE.HEADER_SIZE; i < length; i++) b[i] = i & 0xff;
+  if ((o.efiStub ?? true) && o.peHeader === true) writePeHeader(b, dv);
   return b;
 }
 

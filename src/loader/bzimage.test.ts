@@ -68,6 +68,26 @@ test('rejects truncated files, naming the sizes', () => {
   throwsFormat(() => parseBzImage(big), /setup_sects=200/);
 });
 
+test('a bzImage shorter than setup + syssize paragraphs is truncated: the message names the missing bytes', () => {
+  // An 8 MiB kernel cut after 100 KiB, as a partial download or copy leaves it.
+  const img = mockBzImage({ setupSects: 4, tail: 8 << 20 });
+  const declared = 5 * 512 + new DataView(img.buffer).getUint32(SETUP_HEADER.SYSSIZE, true) * 16;
+  assert.equal(declared, img.length, 'the mock is exactly as long as it declares');
+  const cut = 100 * 1024;
+  throwsFormat(
+    () => parseBzImage(img.subarray(0, cut)),
+    new RegExp(`^bzImage is truncated: the header declares ${declared} bytes .*the file has ${cut} \\(${declared - cut} missing\\)$`),
+  );
+  // One byte short is enough; setup_sects 0 counts as 4 here too.
+  const zero = mockBzImage({ setupSects: 0 });
+  throwsFormat(() => parseBzImage(zero.subarray(0, zero.length - 1)), /declares \d+ bytes \(setup_sects=4, .*\(1 missing\)/);
+  // Bytes after the declared end (a signed kernel's appended signature) are fine.
+  const signed = new Uint8Array(img.length + 600);
+  signed.set(img);
+  assert.equal(parseBzImage(signed).version, 0x020f);
+  assert.equal(parseBzImage(img).kernel.length, img.length - 5 * 512);
+});
+
 test('rejects bad magic values', () => {
   throwsFormat(() => parseBzImage(setU16(mockBzImage(), SETUP_HEADER.BOOT_FLAG, 0x1234)), /boot_flag at 0x1fe is 0x1234/);
   const img = mockBzImage();
@@ -133,4 +153,15 @@ test('parses a real Debian kernel', (t) => {
   const p = bz.payload();
   assert.notEqual(p.format, 'unknown');
   assert.ok(p.decompressedSize > p.bytes.length, 'payload is compressed');
+});
+
+test('the real Debian kernel declares exactly its length; its first 100 KiB are refused as truncated', (t) => {
+  const path = debianBzImagePath();
+  if (path === undefined) return t.skip(NO_DEBIAN_KERNEL);
+  const bytes = new Uint8Array(readFileSync(path));
+  const dv = new DataView(bytes.buffer, bytes.byteOffset);
+  const declared = ((bytes[SETUP_HEADER.SETUP_SECTS]! || 4) + 1) * 512 + dv.getUint32(SETUP_HEADER.SYSSIZE, true) * 16;
+  assert.ok(declared <= bytes.length && declared > bytes.length - 4096, `declared ${declared}, file ${bytes.length}`);
+  const cut = 100 * 1024;
+  throwsFormat(() => parseBzImage(bytes.subarray(0, cut)), new RegExp(`declares ${declared} bytes .*the file has ${cut} \\(${declared - cut} missing\\)`));
 });

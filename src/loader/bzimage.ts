@@ -12,6 +12,8 @@ import { KernelFormatError, hex } from './errors.js';
 export const SETUP_HEADER = {
   START: 0x1f1,
   SETUP_SECTS: 0x1f1,
+  /** Size of the protected-mode code in 16-byte paragraphs (32 bits wide from protocol 2.04). */
+  SYSSIZE: 0x1f4,
   BOOT_FLAG: 0x1fe,
   JUMP: 0x200,
   HEADER: 0x202,
@@ -86,6 +88,8 @@ export const XLOADFLAGS = {
 /** setup_sects == 0 means 4 (boot.rst: "for backwards compatibility"). */
 export const DEFAULT_SETUP_SECTS = 4;
 const SECTOR_SIZE = 512;
+/** syssize counts 16-byte paragraphs (boot.rst: "The size of the protected-mode code in units of 16-byte paragraphs"). */
+const SYSSIZE_UNIT = 16;
 /** The 64-bit entry point, relative to the start of the protected-mode kernel. */
 export const ENTRY_64_OFFSET = 0x200;
 
@@ -155,7 +159,7 @@ export function parseBzImage(bytes: Uint8Array): BzImage {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const need = (end: number, what: string): void => {
     if (bytes.length < end) {
-      throw new KernelFormatError(`bzImage truncated: ${bytes.length} bytes, need at least ${end} to read the ${what}`);
+      throw new KernelFormatError(`bzImage is truncated: ${bytes.length} bytes, need at least ${end} to read the ${what}`);
     }
   };
   need(SETUP_HEADER.BOOT_FLAG + 2, 'boot sector');
@@ -177,10 +181,21 @@ export function parseBzImage(bytes: Uint8Array): BzImage {
   const setupSize = (setupSects + 1) * SECTOR_SIZE;
   if (bytes.length <= setupSize) {
     throw new KernelFormatError(
-      `bzImage truncated: ${bytes.length} bytes, but setup_sects=${setupSects} puts the protected-mode kernel at ${hex(setupSize)}`,
+      `bzImage is truncated: ${bytes.length} bytes, but setup_sects=${setupSects} puts the protected-mode kernel at ${hex(setupSize)}`,
     );
   }
-  // From here on every header field lies inside the setup area (>= 2560 bytes).
+  // The header says how long the file is: setup + syssize paragraphs. Linux
+  // builds make the file exactly that long (arch/x86/boot/tools/build.c pads to
+  // it; since 6.7 header.S sets syssize = ZO__edata / 16, _edata 32-byte
+  // aligned), and signed kernels append a signature after it, so a shorter
+  // file lost its end; booting it would fail later, somewhere in the guest.
+  const declared = setupSize + dv.getUint32(SETUP_HEADER.SYSSIZE, true) * SYSSIZE_UNIT;
+  if (declared > bytes.length) {
+    throw new KernelFormatError(
+      `bzImage is truncated: the header declares ${declared} bytes (setup_sects=${setupSects}, syssize=${(declared - setupSize) / SYSSIZE_UNIT} paragraphs), the file has ${bytes.length} (${declared - bytes.length} missing)`,
+    );
+  }
+  // From here on every header field lies inside the setup area (>= 1024 bytes).
   const jump = bytes[SETUP_HEADER.JUMP]!;
   const headerEnd = SETUP_HEADER.HEADER + bytes[SETUP_HEADER.JUMP + 1]!;
   if (jump !== BZIMAGE_MAGIC.JMP_SHORT || headerEnd <= SETUP_HEADER.CMDLINE_SIZE + 4 || headerEnd > SETUP_HEADER.MAX_END) {

@@ -66,6 +66,16 @@ test('finds the Xen PVH entry note, 8- or 4-byte descriptor, among other notes',
   throwsFormat(() => parseElf64(mockElf({ notes: [{ name: 'Xen', type: 18, desc: new Uint8Array(2) }] })), /2-byte descriptor/);
 });
 
+// Found by the fuzzer (loader.fuzz.ts): the note name was spread into
+// String.fromCharCode, so a Xen-typed note with a long name threw a
+// RangeError (call stack exceeded) instead of being skipped.
+test('fuzz regression: a PHYS32_ENTRY-typed note with a 300000-byte name is skipped, not a RangeError', () => {
+  const long = { name: 'X'.repeat(300_000), type: XEN_ELFNOTE.PHYS32_ENTRY, desc: u32le(0x1000000) };
+  const xen = { name: 'Xen', type: XEN_ELFNOTE.PHYS32_ENTRY, desc: u32le(0x1000040) };
+  assert.equal(parseElf64(mockElf({ notes: [long] })).pvhEntry, undefined);
+  assert.equal(parseElf64(mockElf({ notes: [long, xen] })).pvhEntry, 0x1000040, 'the Xen note after it is still found');
+});
+
 test('rejects a note that runs past its segment', () => {
   const elf = mockElf({ notes: [{ name: 'Xen', type: 18, desc: u32le(0x100000) }] });
   // Note segment is program header 1; its data starts with namesz. Claim a 4 GiB descriptor.
@@ -88,18 +98,29 @@ test('rejects malformed identification and headers', () => {
   bad((b) => (b[16] = 1), /type 1 is not an executable/);
   bad((b) => (b[54] = 32), /e_phentsize 32/);
   bad((b) => (b[56] = 0), /no program headers/);
-  bad((b) => (b[56] = 200), /program headers 0x40\+200\*56 run past the end/);
+  bad((b) => (b[56] = 200), /truncated: the program header table \(200 x 56 bytes at 0x40\) ends at byte 11264, the file has \d+/);
   bad((b) => new DataView(b.buffer).setBigUint64(32, 0xffff_ffff_ffff_ffc0n, true), /e_phoff 0xffffffffffffffc0 is impossibly large/);
+});
+
+test('a vmlinux cut short is truncated wherever the cut falls, and the message names the missing bytes', () => {
+  const text = new Uint8Array(0x3000).fill(0x90);
+  const full = mockElf({ segments: [{ paddr: 0x100000n, data: text }, { paddr: 0x200000n, data: new Uint8Array(0x800), memsz: 0x1000 }] });
+  assert.equal(parseElf64(full).segments.length, 2);
+  // Inside the program header table (64 + 2 * 56 = 176 bytes).
+  throwsFormat(() => parseElf64(full.subarray(0, 150)), /^ELF is truncated: the program header table \(2 x 56 bytes at 0x40\) ends at byte 176, the file has 150 \(26 missing\)$/);
+  // Inside the first PT_LOAD's bytes, then inside the second's.
+  throwsFormat(() => parseElf64(full.subarray(0, 0x1000)), new RegExp(`program header 0 \\(PT_LOAD\\) .* ending at byte ${176 + 0x3000}, the file has 4096 \\(${176 + 0x3000 - 0x1000} missing\\)`));
+  throwsFormat(() => parseElf64(full.subarray(0, full.length - 1)), /program header 1 \(PT_LOAD\) .*\(1 missing\)$/);
 });
 
 test('rejects PT_LOADs with bad sizes or file ranges', () => {
   const one = (): Uint8Array => mockElf({ segments: [{ paddr: 0x100000n, data: new Uint8Array(16), memsz: 16 }] });
   throwsFormat(() => parseElf64(setPh(one(), 0, 40, 8n)), /p_filesz 0x10 exceeds p_memsz 0x8/);
-  throwsFormat(() => parseElf64(setPh(one(), 0, 32, 0x10000n)), /file range 0x78\+0x10000 runs past the end/);
+  throwsFormat(() => parseElf64(setPh(one(), 0, 32, 0x10000n)), /truncated: program header 0 \(PT_LOAD\) declares file bytes 0x78\+0x10000 ending at byte 65656, the file has 136 \(65520 missing\)/);
   throwsFormat(() => parseElf64(setPh(one(), 0, 8, 0xffff_ffff_ffff_0000n)), /p_offset .* impossibly large/);
   // offset + filesz overflowing 2^53 must not wrap into range.
   const wrap = setPh(setPh(one(), 0, 8, 0x1f_ffff_ffff_fff0n), 0, 32, 0x20n);
-  throwsFormat(() => parseElf64(wrap), /runs past the end/);
+  throwsFormat(() => parseElf64(wrap), /truncated: program header 0/);
   // A file with only a PT_NOTE has nothing to load.
   const noLoad = setPh(one(), 0, 0, 4n);
   throwsFormat(() => parseElf64(noLoad), /no PT_LOAD/);

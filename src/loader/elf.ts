@@ -65,7 +65,7 @@ export interface Elf64 {
 /** Parses an ELF64 little-endian executable. Throws KernelFormatError. */
 export function parseElf64(bytes: Uint8Array): Elf64 {
   if (bytes.length < EHDR_SIZE) {
-    throw new KernelFormatError(`ELF truncated: ${bytes.length} bytes, the ELF64 header needs ${EHDR_SIZE}`);
+    throw new KernelFormatError(`ELF is truncated: ${bytes.length} bytes, the ELF64 header needs ${EHDR_SIZE}`);
   }
   if (!ELF_IDENT.MAGIC.every((b, i) => bytes[i] === b)) {
     throw new KernelFormatError(`not an ELF file: magic is ${[...bytes.subarray(0, 4)].map((b) => hex(b)).join(' ')}`);
@@ -91,9 +91,10 @@ export function parseElf64(bytes: Uint8Array): Elf64 {
     throw new KernelFormatError(`ELF e_phentsize ${phentsize} is not ${PHDR_SIZE}`);
   }
   if (phnum === 0) throw new KernelFormatError('ELF has no program headers');
-  if (phoff + phnum * PHDR_SIZE > bytes.length) {
+  const phEnd = phoff + phnum * PHDR_SIZE;
+  if (phEnd > bytes.length) {
     throw new KernelFormatError(
-      `ELF program headers ${hex(phoff)}+${phnum}*${PHDR_SIZE} run past the end of the ${bytes.length}-byte file`,
+      `ELF is truncated: the program header table (${phnum} x ${PHDR_SIZE} bytes at ${hex(phoff)}) ends at byte ${phEnd}, the file has ${bytes.length} (${phEnd - bytes.length} missing)`,
     );
   }
 
@@ -105,9 +106,10 @@ export function parseElf64(bytes: Uint8Array): Elf64 {
     if (ptype !== PT.LOAD && ptype !== PT.NOTE) continue;
     const offset = size(dv, ph + PHDR.OFFSET, `p_offset of program header ${i}`);
     const filesz = size(dv, ph + PHDR.FILESZ, `p_filesz of program header ${i}`);
-    if (offset + filesz > bytes.length) {
+    const end = offset + filesz;
+    if (end > bytes.length) {
       throw new KernelFormatError(
-        `ELF program header ${i}: file range ${hex(offset)}+${hex(filesz)} runs past the end of the ${bytes.length}-byte file`,
+        `ELF is truncated: program header ${i} (${ptype === PT.LOAD ? 'PT_LOAD' : 'PT_NOTE'}) declares file bytes ${hex(offset)}+${hex(filesz)} ending at byte ${end}, the file has ${bytes.length} (${end - bytes.length} missing)`,
       );
     }
     const data = bytes.subarray(offset, offset + filesz);
@@ -178,11 +180,14 @@ function findPvhEntry(notes: Uint8Array, phIndex: number): number | undefined {
   return undefined;
 }
 
+const LATIN1 = new TextDecoder('latin1');
+
 function noteName(notes: Uint8Array, at: number, namesz: number): string {
-  // namesz counts the terminating NUL.
+  // namesz counts the terminating NUL. It comes from the file and may be as
+  // long as the segment: decode, never spread bytes into call arguments.
   const raw = notes.subarray(at, at + namesz);
   const end = raw.indexOf(0);
-  return String.fromCharCode(...raw.subarray(0, end < 0 ? raw.length : end));
+  return LATIN1.decode(raw.subarray(0, end < 0 ? raw.length : end));
 }
 
 /** Where a loaded ELF kernel ended up. */

@@ -25,6 +25,8 @@ export interface MockBzImageOptions {
   /** Bytes of protected-mode kernel after the payload. */
   tail?: number;
   versionString?: string;
+  /** Raw syssize (16-byte paragraphs); default: the protected-mode part, which the file is padded to (as build.c does). */
+  syssize?: number;
 }
 
 /** A minimal bzImage: boot sector + setup, then a protected-mode part holding the payload. */
@@ -33,10 +35,11 @@ export function mockBzImage(o: MockBzImageOptions = {}): Uint8Array {
   const setupSize = ((rawSects === 0 ? 4 : rawSects) + 1) * 512;
   const payload = o.payload ?? new Uint8Array([0x1f, 0x8b, 8, 0, 1, 2, 3, 4]);
   const payloadOffset = o.payloadOffset ?? 0x100;
-  const kernelSize = payloadOffset + payload.length + (o.tail ?? 0x40);
-  const b = new Uint8Array(setupSize + kernelSize);
+  const paragraphs = Math.ceil((payloadOffset + payload.length + (o.tail ?? 0x40)) / 16);
+  const b = new Uint8Array(setupSize + paragraphs * 16);
   const dv = new DataView(b.buffer);
   b[SETUP_HEADER.SETUP_SECTS] = rawSects;
+  dv.setUint32(SETUP_HEADER.SYSSIZE, o.syssize ?? paragraphs, true);
   dv.setUint16(SETUP_HEADER.BOOT_FLAG, 0xaa55, true);
   b[SETUP_HEADER.JUMP] = 0xeb;
   b[SETUP_HEADER.JUMP + 1] = 0x6a; // header ends at 0x26c, as in protocol 2.15
@@ -96,17 +99,19 @@ const pad4 = (n: number): number => (n + 3) & ~3;
 
 /** Encodes ELF notes (namesz, descsz, type, name\0 padded, desc padded). */
 export function encodeNotes(notes: readonly MockNote[]): Uint8Array {
-  const parts: number[] = [];
-  for (const n of notes) {
-    const name = new TextEncoder().encode(n.name + '\0');
-    const head = new Uint8Array(12);
-    const dv = new DataView(head.buffer);
-    dv.setUint32(0, name.length, true);
-    dv.setUint32(4, n.desc.length, true);
-    dv.setUint32(8, n.type, true);
-    parts.push(...head, ...name, ...new Uint8Array(pad4(name.length) - name.length), ...n.desc, ...new Uint8Array(pad4(n.desc.length) - n.desc.length));
+  const encoded = notes.map((n) => ({ n, name: new TextEncoder().encode(n.name + '\0') }));
+  const out = new Uint8Array(encoded.reduce((len, { n, name }) => len + 12 + pad4(name.length) + pad4(n.desc.length), 0));
+  const dv = new DataView(out.buffer);
+  let at = 0;
+  for (const { n, name } of encoded) {
+    dv.setUint32(at, name.length, true);
+    dv.setUint32(at + 4, n.desc.length, true);
+    dv.setUint32(at + 8, n.type, true);
+    out.set(name, at + 12);
+    out.set(n.desc, at + 12 + pad4(name.length));
+    at += 12 + pad4(name.length) + pad4(n.desc.length);
   }
-  return new Uint8Array(parts);
+  return out;
 }
 
 /** A minimal ELF64 little-endian executable with the given PT_LOADs and one PT_NOTE. */

@@ -24,6 +24,13 @@ export interface Segment {
 /**
  * One request's buffers. Reused between pops (the queue loop allocates
  * nothing): copy out what must outlive the next pop.
+ *
+ * Memory: a chain holds at most queue-size buffers (the queues enforce it),
+ * and keeps up to `retain` Segment objects for reuse between pops. The
+ * default keeps them all, which for a device with one chain per queue is at
+ * most queue-size objects. A device that holds many chains at once (virtio-net
+ * RX) passes a small `retain`, so a chain that was once long gives its
+ * objects back when cleared and the device's memory stays O(queue size).
  */
 export class DescriptorChain {
   /** Split: head descriptor index. Packed: buffer id. Reported back by addUsed. */
@@ -39,6 +46,13 @@ export class DescriptorChain {
   private readonly pool: Segment[] = [];
   private used = 0;
 
+  constructor(private readonly retain: number = Number.POSITIVE_INFINITY) {}
+
+  /** Segment objects this chain keeps, in use or not. */
+  get retainedSegments(): number {
+    return this.pool.length;
+  }
+
   clear(): void {
     this.id = 0;
     this.ringCount = 0;
@@ -47,6 +61,7 @@ export class DescriptorChain {
     this.readableLength = 0;
     this.writableLength = 0;
     this.used = 0;
+    if (this.pool.length > this.retain) this.pool.length = this.retain;
   }
 
   private segment(gpa: number, len: number): Segment {

@@ -117,6 +117,22 @@ test('write-only before read-only, indirect misuse and nesting are rejected', ()
   popError(plain.queue, plain.chain, /without VIRTIO_F_INDIRECT_DESC/);
 });
 
+// Found by the fuzzer (queue.fuzz.ts): a queue of 2 handed out a 3-buffer
+// chain from an indirect table; tables of up to 32768 entries were accepted
+// whatever the queue size.
+test('fuzz regression: an indirect table longer than the queue size is refused; the buffer is returned and the ring goes on', () => {
+  const { driver, queue, chain } = setup(2);
+  const table = driver.alloc.alloc(48);
+  driver.addRaw([{ addr: table, len: 48, flags: VIRTQ_DESC_F.INDIRECT, id: 1 }]);
+  popError(queue, chain, /buffer 1: indirect table of 3 descriptors is longer than the queue size 2/);
+  queue.addUsed(chain, 0);
+  assert.deepEqual(driver.takeUsed(), [{ id: 1, len: 0 }]);
+  const ok = driver.addChain([{ len: 8 }, { len: 8, write: true }], { indirect: true });
+  assert.equal(queue.pop(chain), true);
+  assert.equal(chain.id, ok);
+  assert.equal(chain.readable.length + chain.writable.length, 2, 'a table of exactly the queue size is fine');
+});
+
 test('bad ring placement is refused', () => {
   const mem = new GuestMemory([{ gpa: 0, buffer: new ArrayBuffer(0x10000) }]);
   assert.doesNotThrow(() => new PackedQueue(mem, { size: 6, desc: 0, driver: 0x1000, device: 0x1004 }, ALL), 'any size works for packed');

@@ -12,7 +12,10 @@
 // Hostile-input rules, as for split rings (see queue_split.ts): ring inside
 // guest RAM; a chain ends within `size` descriptors or the ring is unusable
 // (VirtqueueError); buffers inside guest RAM; indirect only when negotiated,
-// alone in its chain, length a non-zero multiple of 16, not nested; no
+// alone in its chain, length a non-zero multiple of 16, at most `size`
+// entries (§2.8, "Driver Requirements: Scatter-Gather Support": "A driver
+// MUST NOT create a descriptor list longer than the Queue Size"), not
+// nested; no
 // device-readable buffer after a device-writable one. The buffer id is only
 // echoed back, never used as an index.
 import type { GuestMemory } from '../../memory/guest_memory.js';
@@ -28,7 +31,6 @@ import {
   type QueueLayout,
   type Virtqueue,
 } from './queue.js';
-import { MAX_INDIRECT_DESCRIPTORS } from './queue_split.js';
 
 const WRAP_BIT = 0x8000;
 
@@ -156,8 +158,9 @@ export class PackedQueue implements Virtqueue {
   private walkIndirect(chain: DescriptorChain, table: number, len: number): void {
     const id = chain.id;
     if (!this.indirect) throw new DescriptorChainError(`buffer ${id}: indirect descriptor without VIRTIO_F_INDIRECT_DESC`, id);
-    if (len === 0 || len % PACKED.DESC_SIZE !== 0 || len / PACKED.DESC_SIZE > MAX_INDIRECT_DESCRIPTORS) {
-      throw new DescriptorChainError(`buffer ${id}: indirect table length ${len} invalid`, id);
+    if (len === 0 || len % PACKED.DESC_SIZE !== 0) throw new DescriptorChainError(`buffer ${id}: indirect table length ${len} is not a non-zero multiple of ${PACKED.DESC_SIZE}`, id);
+    if (len / PACKED.DESC_SIZE > this.size) {
+      throw new DescriptorChainError(`buffer ${id}: indirect table of ${len / PACKED.DESC_SIZE} descriptors is longer than the queue size ${this.size}`, id);
     }
     if (!this.mem.contains(table, len)) throw new DescriptorChainError(`buffer ${id}: indirect table ${hex(table)}+${len} outside guest RAM`, id);
     const n = len / PACKED.DESC_SIZE;

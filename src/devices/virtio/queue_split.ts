@@ -7,10 +7,12 @@
 // - avail.idx may not run more than `size` entries ahead (VirtqueueError);
 // - a head index >= size is unusable (VirtqueueError: it cannot be returned);
 // - every buffer lies inside guest RAM (GuestMemory.contains checks overflow);
-// - a chain visits at most `size` descriptors (at most the table's entries
-//   inside an indirect table), so loops end;
+// - a chain has at most `size` buffers, direct and indirect together
+//   (§2.7.5.3.1: "A driver MUST NOT create a descriptor chain longer than the
+//   Queue Size of the device"), so loops end and one pop reads O(size);
 // - indirect tables need VIRTIO_F_INDIRECT_DESC, a length that is a non-zero
-//   multiple of 16, no NEXT flag beside INDIRECT, and may not nest;
+//   multiple of 16 and no longer than what the chain may still hold, no NEXT
+//   flag beside INDIRECT, and may not nest;
 // - a device-readable descriptor after a device-writable one is rejected.
 // Malformed chains become a DescriptorChainError (see queue.ts).
 import type { GuestMemory } from '../../memory/guest_memory.js';
@@ -27,9 +29,6 @@ import {
   type QueueLayout,
   type Virtqueue,
 } from './queue.js';
-
-/** Longest indirect table accepted, in descriptors (the spec's largest queue). */
-export const MAX_INDIRECT_DESCRIPTORS = SPLIT.MAX_SIZE;
 
 /** Bytes each split-ring part takes for a queue of `size` (§2.7). */
 export function splitRingSizes(size: number): { desc: number; avail: number; used: number } {
@@ -109,16 +108,20 @@ export class SplitQueue implements Virtqueue {
     return true;
   }
 
+  // `count` counts buffers, direct and indirect; the descriptor pointing at
+  // an indirect table is not one (Linux puts a whole request of queue-size
+  // buffers in one table). Every iteration but that one adds a buffer, so the
+  // loop ends within size + 1 descriptors whatever the NEXT links say.
   private walk(chain: DescriptorChain, head: number): void {
     const mem = this.mem;
+    const size = this.size;
     let table = this.desc;
-    let max = this.size;
+    let entries = size;
     let index = head;
     let count = 0;
     let inIndirect = false;
     for (;;) {
-      if (count === max) throw new DescriptorChainError(`chain from head ${head} exceeds ${max} descriptors (loop?)`, head);
-      count++;
+      if (count === size) throw new DescriptorChainError(`head ${head}: chain longer than the queue size ${size} (loop?)`, head);
       const d = table + index * SPLIT.DESC_SIZE;
       const lo = mem.readU32(d + SPLIT.DESC_ADDR);
       const hi = mem.readU32(d + SPLIT.DESC_ADDR + 4);
@@ -131,17 +134,18 @@ export class SplitQueue implements Virtqueue {
         if (!this.indirect) throw new DescriptorChainError(`head ${head}: indirect descriptor without VIRTIO_F_INDIRECT_DESC`, head);
         if (inIndirect) throw new DescriptorChainError(`head ${head}: nested indirect table`, head);
         if ((flags & VIRTQ_DESC_F.NEXT) !== 0) throw new DescriptorChainError(`head ${head}: indirect descriptor with NEXT`, head);
-        if (len === 0 || len % SPLIT.DESC_SIZE !== 0 || len / SPLIT.DESC_SIZE > MAX_INDIRECT_DESCRIPTORS) {
-          throw new DescriptorChainError(`head ${head}: indirect table length ${len} invalid`, head);
+        if (len === 0 || len % SPLIT.DESC_SIZE !== 0) throw new DescriptorChainError(`head ${head}: indirect table length ${len} is not a non-zero multiple of ${SPLIT.DESC_SIZE}`, head);
+        if (len / SPLIT.DESC_SIZE > size - count) {
+          throw new DescriptorChainError(`head ${head}: indirect table of ${len / SPLIT.DESC_SIZE} descriptors after ${count} makes the chain longer than the queue size ${size}`, head);
         }
         if (addr % 2 !== 0 || !mem.contains(addr, len)) throw new DescriptorChainError(`head ${head}: indirect table ${hex(addr)}+${len} outside guest RAM`, head);
         table = addr;
-        max = len / SPLIT.DESC_SIZE;
+        entries = len / SPLIT.DESC_SIZE;
         index = 0;
-        count = 0;
         inIndirect = true;
         continue;
       }
+      count++;
       if (!mem.contains(addr, len)) throw new DescriptorChainError(`head ${head}: buffer ${hex(addr)}+${len} outside guest RAM`, head);
       if ((flags & VIRTQ_DESC_F.WRITE) !== 0) {
         chain.addWritable(addr, len);
@@ -150,7 +154,7 @@ export class SplitQueue implements Virtqueue {
         chain.addReadable(addr, len);
       }
       if ((flags & VIRTQ_DESC_F.NEXT) === 0) return;
-      if (next >= max) throw new DescriptorChainError(`head ${head}: next index ${next} out of range ${max}`, head);
+      if (next >= entries) throw new DescriptorChainError(`head ${head}: next index ${next} out of range ${entries}`, head);
       index = next;
     }
   }

@@ -26,6 +26,15 @@
 // header are returned unused (length 0) and counted; the queue classes have
 // already checked every address. Lengths written back never exceed a chain's
 // writable length.
+//
+// Memory is O(queue size) whatever the chains look like: a chain has at most
+// queue-size buffers (the queues enforce it), the device takes no further
+// chain once those it holds have queue-size buffers together (a frame that
+// needs more is dropped), and an idle chain keeps at most
+// RX_RETAINED_SEGMENTS Segment objects. So at most
+// RX_SEGMENTS_PER_QUEUE_ENTRY x size objects are kept (rx_memory.test.ts).
+// Linux's receive chains have one buffer (mergeable) or hold one chain at
+// a time (big packets), so the limit never bites them.
 import type { GuestMemory } from '../../../memory/guest_memory.js';
 import { ERRNO } from '../../../native/linux.js';
 import { DescriptorChain, DescriptorChainError, type Segment, type Virtqueue } from '../queue.js';
@@ -41,6 +50,16 @@ const MAX_IOV = 1024;
  * buffers and spill completely may have been cut short, and is dropped.
  */
 export const RX_SPILL_SIZE = 65536 + 4096;
+
+/** Segment objects an idle receive chain keeps for reuse: Linux's receive chains have 1 or 2 buffers. */
+export const RX_RETAINED_SEGMENTS = 2;
+
+/**
+ * Upper bound on the Segment objects NetRx keeps, per queue entry: buffers
+ * of held chains below the queue size plus one more chain (< 2 x size), and
+ * RX_RETAINED_SEGMENTS for each of the `size` chain objects.
+ */
+export const RX_SEGMENTS_PER_QUEUE_ENTRY = 2 + RX_RETAINED_SEGMENTS;
 
 export interface NetRxOptions {
   /** virtio_net_hdr size (12 with VERSION_1; header.ts vnetHeaderSize). */
@@ -81,6 +100,9 @@ export class NetRx {
   private head = 0;
   private held = 0;
   private heldBytes = 0;
+  /** Buffers of the held chains; no chain is taken once it reaches `segmentBudget`. */
+  private heldSegments = 0;
+  private readonly segmentBudget: number;
   private readonly spill = new Uint8Array(RX_SPILL_SIZE);
   private readonly iov: Uint8Array[] = [];
   private readonly numBuffers = new Uint8Array(2);
@@ -101,7 +123,15 @@ export class NetRx {
     this.mergeable = options.mergeable;
     this.gather = Math.max(1, options.gather ?? this.headerSize + ETH.FRAME_LEN + ETH.VLAN_HLEN);
     this.log = options.log ?? ((line) => console.error(line));
-    for (let i = 0; i < queue.size; i++) this.pool.push(new DescriptorChain());
+    this.segmentBudget = queue.size;
+    for (let i = 0; i < queue.size; i++) this.pool.push(new DescriptorChain(RX_RETAINED_SEGMENTS));
+  }
+
+  /** Segment objects the held and idle chains keep (at most RX_SEGMENTS_PER_QUEUE_ENTRY x queue size). */
+  get retainedSegments(): number {
+    let n = 0;
+    for (const chain of this.pool) n += chain.retainedSegments;
+    return n;
   }
 
   /** The driver had no buffer for us: do not read the TAP until it kicks RX. */
@@ -112,6 +142,11 @@ export class NetRx {
   /** The TAP end is gone (read returned 0). */
   get closed(): boolean {
     return this.lastStop === 'closed';
+  }
+
+  /** A frame read from the TAP waits for more receive buffers (MRG_RXBUF). */
+  get frameWaiting(): boolean {
+    return this.frameLen !== 0;
   }
 
   /** Chains currently held (popped and not yet returned). */
@@ -199,7 +234,7 @@ export class NetRx {
    */
   private popOne(mustHave: boolean): boolean {
     const queue = this.queue;
-    while (this.held < this.pool.length) {
+    while (this.held < this.pool.length && this.heldSegments < this.segmentBudget) {
       const chain = this.chainAt(this.held);
       try {
         if (!queue.pop(chain)) {
@@ -218,6 +253,7 @@ export class NetRx {
       }
       this.held++;
       this.heldBytes += chain.writableLength;
+      this.heldSegments += chain.writable.length;
       return true;
     }
     return false;
@@ -225,6 +261,7 @@ export class NetRx {
 
   private badChain(chain: DescriptorChain, reason: string): void {
     this.queue.addUsed(chain, 0);
+    chain.clear();
     this.completed++;
     if (worthLogging(++this.stats.badChains)) this.log(`virtio-net: rx: ${reason} (${this.stats.badChains} bad chains so far)`);
   }
@@ -259,8 +296,8 @@ export class NetRx {
   private deliver(): boolean {
     while (this.frameDone < this.frameLen) {
       if (this.frameDone >= this.heldBytes) {
-        if (this.held === this.pool.length) {
-          this.abandon(`frame of ${this.frameLen} bytes is larger than all ${this.held} receive buffers (${this.heldBytes} bytes)`);
+        if (this.held === this.pool.length || this.heldSegments >= this.segmentBudget) {
+          this.abandon(`frame of ${this.frameLen} bytes is larger than the ${this.held} receive chains the device may hold (${this.heldBytes} bytes in ${this.heldSegments} buffers)`);
           return true;
         }
         if (!this.popOne(true)) return false;
@@ -328,7 +365,12 @@ export class NetRx {
   }
 
   private release(count: number): void {
-    for (let c = 0; c < count; c++) this.heldBytes -= this.chainAt(c).writableLength;
+    for (let c = 0; c < count; c++) {
+      const chain = this.chainAt(c);
+      this.heldBytes -= chain.writableLength;
+      this.heldSegments -= chain.writable.length;
+      chain.clear(); // an idle chain keeps at most RX_RETAINED_SEGMENTS objects
+    }
     this.head = (this.head + count) % this.pool.length;
     this.held -= count;
   }

@@ -1,0 +1,4 @@
+import { fuzzTests } from '../../fuzz/testing.js';
+import { QUEUE_TARGETS } from './queue.fuzz.js';
+
+fuzzTests(QUEUE_TARGETS);
