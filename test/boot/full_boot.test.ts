@@ -141,3 +141,50 @@ test('--cpus 4: "Brought up 1 node, 4 CPUs", nproc prints 4, four parallel shell
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+// The Firecracker API, as its tools drive it (curl --unix-socket): the whole
+// sequence boots the default guest, whose shell writes its disk.
+test('--api-sock: curl sends machine-config, boot-source, drives, network-interfaces and InstanceStart; the default guest boots to its shell and writes its disk', { skip, timeout: 900_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsvmm-boot-api-'));
+  netSetUp();
+  try {
+    const disk = join(dir, 'disk.img');
+    copyFileSync(guest!.disk, disk);
+    const sock = join(dir, 'api.sock');
+    const curl = (method: string, path: string, body: unknown): string =>
+      execFileSync('curl', ['-s', '--unix-socket', sock, '-X', method, '-H', 'Content-Type: application/json', '-d', JSON.stringify(body), '-w', '%{http_code}', `http://localhost${path}`], { encoding: 'utf8' });
+    const sequence: Array<[string, string, unknown]> = [
+      ['PUT', '/machine-config', { vcpu_count: 2, mem_size_mib: 256 }],
+      ['PUT', '/boot-source', { kernel_image_path: guest!.bzImage, initrd_path: guest!.initramfs, boot_args: 'console=ttyS0 reboot=k panic=1 pci=off rdinit=/init' }],
+      ['PUT', '/drives/data', { drive_id: 'data', path_on_host: disk, is_root_device: false, is_read_only: false }],
+      ['PUT', '/network-interfaces/eth0', { iface_id: 'eth0', host_dev_name: TAP, guest_mac: '06:00:ac:10:00:02' }],
+      ['PUT', '/actions', { action_type: 'InstanceStart' }],
+    ];
+    // The API process prints nothing before InstanceStart: drive the API as soon as its socket exists.
+    const drive = (async (): Promise<string[]> => {
+      const deadline = Date.now() + 120_000;
+      while (!existsSync(sock)) {
+        if (Date.now() > deadline) return ['no API socket within 120 s'];
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      return sequence.map(([m, p, b]) => `${m} ${p} ${curl(m, p, b)}`);
+    })();
+    const r = await bootWithConsole(
+      ['--api-sock', sock],
+      [{ expect: /tsvmm guest:[\s\S]*?tsvmm:\/# /, then: `echo cpus=$(nproc); ${NET_TYPED}echo written-through-the-api > /mnt/api.txt; sync; umount /mnt; reboot -f\n` }],
+      { netns: NS },
+    );
+    const answers = await drive;
+    console.log(`# API boot: shell prompt after ${r.marks[0] ?? '-'} s, VMM exited after ${r.seconds} s`);
+    assert.deepEqual(answers, sequence.map(([m, p]) => `${m} ${p} 204`), r.out.slice(-2000));
+    assert.equal(r.code, 0, r.out.slice(-3000));
+    inOrder(r.out, [/Command line: .*rdinit=\/init/, /smp: Brought up 1 node, 2 CPUs/, ...PROBES, /net: {2}eth0 up/, /tsvmm:\/# /, /cpus=2/, /3 packets transmitted, 3 packets received/]);
+    assert.doesNotMatch(r.out, /Command line: .*pci=off/, 'pci=off (virtio-mmio habit) is dropped: our devices are on PCI');
+    assert.equal(execFileSync('debugfs', ['-R', 'cat /api.txt', disk], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }), 'written-through-the-api\n');
+    assert.equal(spawnSync('e2fsck', ['-fn', disk]).status, 0);
+    assert.equal(existsSync(sock), false, 'the socket is gone when tsvmm ends');
+  } finally {
+    spawnSync('ip', ['netns', 'del', NS]);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
