@@ -176,25 +176,7 @@ export function parseBzImage(bytes: Uint8Array): BzImage {
   if (ver < BOOT_PROTOCOL.MIN_SUPPORTED) {
     throw new KernelFormatError(`bzImage boot protocol ${version(ver)} is too old: 2.06 or newer is required`);
   }
-  const setupSectsRaw = bytes[SETUP_HEADER.SETUP_SECTS]!;
-  const setupSects = setupSectsRaw === 0 ? DEFAULT_SETUP_SECTS : setupSectsRaw;
-  const setupSize = (setupSects + 1) * SECTOR_SIZE;
-  if (bytes.length <= setupSize) {
-    throw new KernelFormatError(
-      `bzImage is truncated: ${bytes.length} bytes, but setup_sects=${setupSects} puts the protected-mode kernel at ${hex(setupSize)}`,
-    );
-  }
-  // The header says how long the file is: setup + syssize paragraphs. Linux
-  // builds make the file exactly that long (arch/x86/boot/tools/build.c pads to
-  // it; since 6.7 header.S sets syssize = ZO__edata / 16, _edata 32-byte
-  // aligned), and signed kernels append a signature after it, so a shorter
-  // file lost its end; booting it would fail later, somewhere in the guest.
-  const declared = setupSize + dv.getUint32(SETUP_HEADER.SYSSIZE, true) * SYSSIZE_UNIT;
-  if (declared > bytes.length) {
-    throw new KernelFormatError(
-      `bzImage is truncated: the header declares ${declared} bytes (setup_sects=${setupSects}, syssize=${(declared - setupSize) / SYSSIZE_UNIT} paragraphs), the file has ${bytes.length} (${declared - bytes.length} missing)`,
-    );
-  }
+  const { setupSects, setupSize } = checkSizes(bytes, dv);
   // From here on every header field lies inside the setup area (>= 1024 bytes).
   const jump = bytes[SETUP_HEADER.JUMP]!;
   const headerEnd = SETUP_HEADER.HEADER + bytes[SETUP_HEADER.JUMP + 1]!;
@@ -203,17 +185,7 @@ export function parseBzImage(bytes: Uint8Array): BzImage {
       `bzImage setup header end is invalid: jump ${hex(jump)} ${hex(bytes[SETUP_HEADER.JUMP + 1]!)} gives end ${hex(headerEnd)}, expected 0xeb and an end in (0x23c, 0x290]`,
     );
   }
-  const loadflags = bytes[SETUP_HEADER.LOADFLAGS]!;
-  if ((loadflags & LOADFLAGS.LOADED_HIGH) === 0) {
-    throw new KernelFormatError(`bzImage loadflags ${hex(loadflags)} lack LOADED_HIGH: a zImage (low-loaded kernel) is not supported`);
-  }
-  if (ver < BOOT_PROTOCOL.XLOADFLAGS) {
-    throw new KernelFormatError(`bzImage boot protocol ${version(ver)} predates xloadflags (2.12): cannot confirm a 64-bit entry point`);
-  }
-  const xloadflags = dv.getUint16(SETUP_HEADER.XLOADFLAGS, true);
-  if ((xloadflags & XLOADFLAGS.XLF_KERNEL_64) === 0) {
-    throw new KernelFormatError(`bzImage is not 64-bit capable: xloadflags ${hex(xloadflags)} lack XLF_KERNEL_64`);
-  }
+  const { loadflags, xloadflags } = checkLoadFlags(bytes, dv, ver);
   const prefHi = dv.getUint32(SETUP_HEADER.PREF_ADDRESS + 4, true);
   if (prefHi >= 0x200000) {
     throw new KernelFormatError(`bzImage pref_address high word ${hex(prefHi)} is not a usable guest address`);
@@ -243,6 +215,46 @@ export function parseBzImage(bytes: Uint8Array): BzImage {
     kernel,
     payload: () => extractPayload(kernel, payloadOffset, payloadLength),
   };
+}
+
+/** setup_sects and the sizes the header declares, checked against the file's length. */
+function checkSizes(bytes: Uint8Array, dv: DataView): { setupSects: number; setupSize: number } {
+  const setupSectsRaw = bytes[SETUP_HEADER.SETUP_SECTS]!;
+  const setupSects = setupSectsRaw === 0 ? DEFAULT_SETUP_SECTS : setupSectsRaw;
+  const setupSize = (setupSects + 1) * SECTOR_SIZE;
+  if (bytes.length <= setupSize) {
+    throw new KernelFormatError(
+      `bzImage is truncated: ${bytes.length} bytes, but setup_sects=${setupSects} puts the protected-mode kernel at ${hex(setupSize)}`,
+    );
+  }
+  // The header says how long the file is: setup + syssize paragraphs. Linux
+  // builds make the file exactly that long (arch/x86/boot/tools/build.c pads to
+  // it; since 6.7 header.S sets syssize = ZO__edata / 16, _edata 32-byte
+  // aligned), and signed kernels append a signature after it, so a shorter
+  // file lost its end; booting it would fail later, somewhere in the guest.
+  const declared = setupSize + dv.getUint32(SETUP_HEADER.SYSSIZE, true) * SYSSIZE_UNIT;
+  if (declared > bytes.length) {
+    throw new KernelFormatError(
+      `bzImage is truncated: the header declares ${declared} bytes (setup_sects=${setupSects}, syssize=${(declared - setupSize) / SYSSIZE_UNIT} paragraphs), the file has ${bytes.length} (${declared - bytes.length} missing)`,
+    );
+  }
+  return { setupSects, setupSize };
+}
+
+/** A high-loaded kernel with a 64-bit entry point (boot protocol 2.12+ says so in xloadflags). */
+function checkLoadFlags(bytes: Uint8Array, dv: DataView, ver: number): { loadflags: number; xloadflags: number } {
+  const loadflags = bytes[SETUP_HEADER.LOADFLAGS]!;
+  if ((loadflags & LOADFLAGS.LOADED_HIGH) === 0) {
+    throw new KernelFormatError(`bzImage loadflags ${hex(loadflags)} lack LOADED_HIGH: a zImage (low-loaded kernel) is not supported`);
+  }
+  if (ver < BOOT_PROTOCOL.XLOADFLAGS) {
+    throw new KernelFormatError(`bzImage boot protocol ${version(ver)} predates xloadflags (2.12): cannot confirm a 64-bit entry point`);
+  }
+  const xloadflags = dv.getUint16(SETUP_HEADER.XLOADFLAGS, true);
+  if ((xloadflags & XLOADFLAGS.XLF_KERNEL_64) === 0) {
+    throw new KernelFormatError(`bzImage is not 64-bit capable: xloadflags ${hex(xloadflags)} lack XLF_KERNEL_64`);
+  }
+  return { loadflags, xloadflags };
 }
 
 /** kernel_version points (minus 0x200) at a NUL-terminated string inside the setup code. */

@@ -127,11 +127,63 @@ export function byteSum(bytes: Uint8Array): number {
   return s;
 }
 
-/** Builds the MP floating pointer + configuration table as bytes to place at `base`. */
-export function buildMpTable(options: MpTableOptions = {}): Uint8Array {
-  const cpus = options.cpus ?? 1;
-  const routes = options.pciRoutes ?? [];
-  const base = options.base ?? LAYOUT.MPTABLE_START;
+/** Appends MP table entries (MPS 4.3) after the configuration header, counting them. */
+class EntryWriter {
+  readonly out: Uint8Array;
+  readonly dv: DataView;
+  at: number;
+  count = 0;
+
+  constructor(total: number, first: number) {
+    this.out = new Uint8Array(total);
+    this.dv = new DataView(this.out.buffer);
+    this.at = first;
+  }
+
+  /** `s` in a fixed-width, space-padded field. */
+  ascii(at: number, s: string, width: number): void {
+    for (let i = 0; i < width; i++) this.out[at + i] = i < s.length ? s.charCodeAt(i) : 0x20;
+  }
+
+  processor(apicId: number, boot: boolean): void {
+    const { out, dv, at } = this;
+    out[at] = MP_ENTRY.PROCESSOR;
+    out[at + 1] = apicId;
+    out[at + 2] = APIC_VERSION;
+    out[at + 3] = MP_CPU_FLAGS.ENABLED | (boot ? MP_CPU_FLAGS.BOOT_PROCESSOR : 0);
+    dv.setUint32(at + 4, MP_CPU_SIGNATURE, true);
+    dv.setUint32(at + 8, MP_CPU_FEATURES, true);
+    this.at += MP.PROCESSOR_SIZE; // bytes 12-19 reserved
+    this.count++;
+  }
+
+  bus(id: number, name: string): void {
+    this.out[this.at] = MP_ENTRY.BUS;
+    this.out[this.at + 1] = id;
+    this.ascii(this.at + 2, name, 6);
+    this.at += MP.ENTRY_SIZE;
+    this.count++;
+  }
+
+  /** An 8-byte entry: type, three bytes, then a little-endian u32. */
+  entry8(type: number, b1: number, b2: number, b3: number, rest: number): void {
+    const { out, at } = this;
+    out[at] = type;
+    out[at + 1] = b1;
+    out[at + 2] = b2;
+    out[at + 3] = b3;
+    this.dv.setUint32(at + 4, rest, true);
+    this.at += MP.ENTRY_SIZE;
+    this.count++;
+  }
+
+  /** I/O interrupt entry: int type, flags u16, source bus, source irq, destination I/O APIC, destination pin. */
+  ioint(ioapicId: number, flags: number, srcBus: number, srcIrq: number, dstPin: number): void {
+    this.entry8(MP_ENTRY.IOINT, MP_INT_TYPE.INT, flags & 0xff, flags >> 8, srcBus | (srcIrq << 8) | (ioapicId << 16) | (dstPin << 24));
+  }
+}
+
+function checkTable(cpus: number, routes: readonly PciIntxRoute[], base: number): number {
   // The I/O APIC id follows the local APIC ids; ids are 8-bit and 0xff means "all".
   if (!Number.isInteger(cpus) || cpus < 1 || cpus >= MP_ALL_APICS) throw new MpTableError(`vCPU count ${cpus} is not 1-254`);
   checkRoutes(routes);
@@ -142,71 +194,46 @@ export function buildMpTable(options: MpTableOptions = {}): Uint8Array {
   if (!Number.isSafeInteger(base) || base < 0 || base % 16 !== 0 || base + total > 0x1_0000_0000) {
     throw new MpTableError(`MP table base 0x${base.toString(16)} must be 16-byte aligned and below 4 GiB`);
   }
-  const out = new Uint8Array(total);
-  const dv = new DataView(out.buffer);
-  const ascii = (at: number, s: string, width: number): void => {
-    for (let i = 0; i < width; i++) out[at + i] = i < s.length ? s.charCodeAt(i) : 0x20;
-  };
+  return total;
+}
+
+/** Builds the MP floating pointer + configuration table as bytes to place at `base`. */
+export function buildMpTable(options: MpTableOptions = {}): Uint8Array {
+  const cpus = options.cpus ?? 1;
+  const routes = options.pciRoutes ?? [];
+  const base = options.base ?? LAYOUT.MPTABLE_START;
+  const total = checkTable(cpus, routes, base);
   const configAt = MP.FLOATING_SIZE;
+  const w = new EntryWriter(total, configAt + MP.CONFIG_HEADER_SIZE);
+  const { out, dv } = w;
   const ioapicId = cpus;
 
   // Floating pointer (MPS 4.1).
-  ascii(0, MP.FLOATING_SIGNATURE, 4);
+  w.ascii(0, MP.FLOATING_SIGNATURE, 4);
   dv.setUint32(4, base + configAt, true); // physical address of the configuration table
   out[8] = 1; // length in 16-byte paragraphs
   out[9] = MP.SPEC_REV;
   // out[10] checksum; features 1-5 stay 0: table present, no IMCR (virtual wire mode).
 
-  // Entries after the 44-byte header (MPS 4.3).
-  let at = configAt + MP.CONFIG_HEADER_SIZE;
-  let count = 0;
-  const entry8 = (type: number, b1: number, b2: number, b3: number, rest: number): void => {
-    out[at] = type;
-    out[at + 1] = b1;
-    out[at + 2] = b2;
-    out[at + 3] = b3;
-    dv.setUint32(at + 4, rest, true);
-    at += MP.ENTRY_SIZE;
-    count++;
-  };
-  for (let id = 0; id < cpus; id++) {
-    out[at] = MP_ENTRY.PROCESSOR;
-    out[at + 1] = id;
-    out[at + 2] = APIC_VERSION;
-    out[at + 3] = MP_CPU_FLAGS.ENABLED | (id === 0 ? MP_CPU_FLAGS.BOOT_PROCESSOR : 0);
-    dv.setUint32(at + 4, MP_CPU_SIGNATURE, true);
-    dv.setUint32(at + 8, MP_CPU_FEATURES, true);
-    at += MP.PROCESSOR_SIZE; // bytes 12-19 reserved
-    count++;
-  }
-  const bus = (id: number, name: string): void => {
-    out[at] = MP_ENTRY.BUS;
-    out[at + 1] = id;
-    ascii(at + 2, name, 6);
-    at += MP.ENTRY_SIZE;
-    count++;
-  };
-  bus(MP_BUS_ID.PCI, 'PCI');
-  bus(MP_BUS_ID.ISA, 'ISA');
-  entry8(MP_ENTRY.IOAPIC, ioapicId, IOAPIC_VERSION, MP_IOAPIC_ENABLED, LAYOUT.IOAPIC_START);
-  // I/O interrupt entry: type, int type, flags u16, src bus, src irq, dst I/O APIC, dst pin.
-  const ioint = (flags: number, srcBus: number, srcIrq: number, dstPin: number): void =>
-    entry8(MP_ENTRY.IOINT, MP_INT_TYPE.INT, flags & 0xff, flags >> 8, srcBus | (srcIrq << 8) | (ioapicId << 16) | (dstPin << 24));
+  for (let id = 0; id < cpus; id++) w.processor(id, id === 0);
+  w.bus(MP_BUS_ID.PCI, 'PCI');
+  w.bus(MP_BUS_ID.ISA, 'ISA');
+  w.entry8(MP_ENTRY.IOAPIC, ioapicId, IOAPIC_VERSION, MP_IOAPIC_ENABLED, LAYOUT.IOAPIC_START);
   // ISA IRQ n -> I/O APIC pin n (KVM's default GSI routing is the identity).
-  for (let irq = 0; irq < ISA_IRQS; irq++) ioint(MP_IRQ_FLAGS.CONFORMING, MP_BUS_ID.ISA, irq, irq);
+  for (let irq = 0; irq < ISA_IRQS; irq++) w.ioint(ioapicId, MP_IRQ_FLAGS.CONFORMING, MP_BUS_ID.ISA, irq, irq);
   // PCI source irq encodes (device << 2) | pin (MPS appendix D.3).
-  for (const r of routes) ioint(MP_IRQ_FLAGS.PCI_LEVEL_LOW, MP_BUS_ID.PCI, (r.device << 2) | r.pin, r.ioapicPin);
+  for (const r of routes) w.ioint(ioapicId, MP_IRQ_FLAGS.PCI_LEVEL_LOW, MP_BUS_ID.PCI, (r.device << 2) | r.pin, r.ioapicPin);
   // Local interrupts: ExtINT (the 8259) on LINT0 of the BSP, NMI on LINT1 of every CPU.
-  entry8(MP_ENTRY.LINTSRC, MP_INT_TYPE.EXTINT, 0, 0, MP_BUS_ID.ISA | (0 << 8) | (0 << 16) | (0 << 24));
-  entry8(MP_ENTRY.LINTSRC, MP_INT_TYPE.NMI, 0, 0, MP_BUS_ID.ISA | (0 << 8) | (MP_ALL_APICS << 16) | (1 << 24));
+  w.entry8(MP_ENTRY.LINTSRC, MP_INT_TYPE.EXTINT, 0, 0, MP_BUS_ID.ISA | (0 << 8) | (0 << 16) | (0 << 24));
+  w.entry8(MP_ENTRY.LINTSRC, MP_INT_TYPE.NMI, 0, 0, MP_BUS_ID.ISA | (0 << 8) | (MP_ALL_APICS << 16) | (1 << 24));
 
   // Configuration table header (MPS 4.2).
-  ascii(configAt, MP.CONFIG_SIGNATURE, 4);
+  w.ascii(configAt, MP.CONFIG_SIGNATURE, 4);
   dv.setUint16(configAt + 4, total - configAt, true); // base table length
   out[configAt + 6] = MP.SPEC_REV;
-  ascii(configAt + 8, MP.OEM_ID, 8);
-  ascii(configAt + 16, MP.PRODUCT_ID, 12);
-  dv.setUint16(configAt + 34, count, true);
+  w.ascii(configAt + 8, MP.OEM_ID, 8);
+  w.ascii(configAt + 16, MP.PRODUCT_ID, 12);
+  dv.setUint16(configAt + 34, w.count, true);
   dv.setUint32(configAt + 36, LAYOUT.LAPIC_START, true);
   // OEM table, extended table: none (zero pointer, length and checksum).
   out[configAt + 7] = (0x100 - byteSum(out.subarray(configAt))) & 0xff;

@@ -37,20 +37,11 @@ import {
   UART_REG,
   UART_REG_SPAN,
   UART_RX_TRIGGER_BYTES,
+  RX_FIFO_DEPTH,
+  DEFAULT_DIVISOR,
 } from './serial_reg.js';
 
-/** Where the PC puts the first serial port: arch/x86/include/asm/serial.h `SERIAL_PORT_DFNS` (0x3f8, IRQ 4). */
-export const PC_COM1 = { base: 0x3f8, irq: 4, span: UART_REG_SPAN } as const;
-
-/** Depth of the 16550A receive FIFO (PC16550D datasheet; `uart_config[PORT_16550A].fifo_size` in 8250_port.c). */
-export const RX_FIFO_DEPTH = 16;
-
-/**
- * Divisor latch after reset: 12, i.e. 9600 baud from the PC's 1.8432 MHz
- * clock (115200 / 12). Real parts leave it undefined; firmware and Linux
- * always program it before use.
- */
-export const DEFAULT_DIVISOR = 12;
+export { PC_COM1, RX_FIFO_DEPTH } from './serial_reg.js';
 
 /** Modem inputs outside loopback: carrier detect, data set ready, clear to send. */
 const MODEM_INPUTS_READY = UART_MSR.DCD | UART_MSR.DSR | UART_MSR.CTS;

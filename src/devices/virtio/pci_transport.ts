@@ -20,28 +20,15 @@
 // - MSI-X: the host turns msixRouteChanged into KVM GSI routes + irqfds.
 import type { BusDevice } from '../../bus/bus.js';
 import { PciConfigSpace } from '../../pci/config_space.js';
-import { PCI_CAP_ID, PCI_INTERRUPT_PIN } from '../../pci/constants.js';
+import { PCI_INTERRUPT_PIN } from '../../pci/constants.js';
 import { Msix, type MsixRoute } from '../../pci/msix.js';
 import type { PciFunction } from '../../pci/pci_bus.js';
 import { SPLIT, VIRTIO_COMMON as C, VIRTIO_F, VIRTIO_PCI, VIRTIO_PCI_CAP, VIRTIO_STATUS as S, featureBit } from './constants.js';
 import type { VirtioDevice } from './device.js';
 import { QUEUE_WORD, SHARED, queueWord, sharedStateWords } from './shared_state.js';
+import { VIRTIO_BAR, addPciCfgCapability, addVirtioCapability, pciCfgWindow, setPciCfgData } from './pci_caps.js';
 
-/** BAR 0 layout (ours; the capabilities tell the driver). */
-export const VIRTIO_BAR = {
-  INDEX: 0,
-  SIZE: 0x8000,
-  COMMON: 0x0000,
-  ISR: 0x1000,
-  DEVICE: 0x2000,
-  NOTIFY: 0x3000,
-  NOTIFY_MULTIPLIER: 4,
-  MSIX_TABLE: 0x4000,
-  MSIX_PBA: 0x6000,
-  REGION: 0x1000,
-  /** Queues that fit the notify region, and vectors (queues + config) the table holds. */
-  MAX_QUEUES: 256,
-} as const;
+export { VIRTIO_BAR };
 
 export interface TransportHost {
   /** BAR `bar` now decodes at `gpa` (null: unmapped). Move the MMIO range and ioeventfds. */
@@ -137,10 +124,10 @@ export class VirtioPciTransport implements PciFunction, BusDevice {
       this.host.msixRouteChanged(vector, route);
     };
     this.msix.attach(this.config);
-    this.addVirtioCap(VIRTIO_PCI_CAP.COMMON_CFG, VIRTIO_BAR.COMMON, C.LENGTH);
-    this.addVirtioCap(VIRTIO_PCI_CAP.NOTIFY_CFG, VIRTIO_BAR.NOTIFY, VIRTIO_BAR.NOTIFY_MULTIPLIER * n, VIRTIO_BAR.NOTIFY_MULTIPLIER);
-    this.addVirtioCap(VIRTIO_PCI_CAP.ISR_CFG, VIRTIO_BAR.ISR, 1);
-    if (device.configSize > 0) this.addVirtioCap(VIRTIO_PCI_CAP.DEVICE_CFG, VIRTIO_BAR.DEVICE, device.configSize);
+    addVirtioCapability(this.config, VIRTIO_PCI_CAP.COMMON_CFG, VIRTIO_BAR.COMMON, C.LENGTH);
+    addVirtioCapability(this.config, VIRTIO_PCI_CAP.NOTIFY_CFG, VIRTIO_BAR.NOTIFY, VIRTIO_BAR.NOTIFY_MULTIPLIER * n, VIRTIO_BAR.NOTIFY_MULTIPLIER);
+    addVirtioCapability(this.config, VIRTIO_PCI_CAP.ISR_CFG, VIRTIO_BAR.ISR, 1);
+    if (device.configSize > 0) addVirtioCapability(this.config, VIRTIO_PCI_CAP.DEVICE_CFG, VIRTIO_BAR.DEVICE, device.configSize);
     this.addPciCfgCap();
     this.resetState();
   }
@@ -155,51 +142,15 @@ export class VirtioPciTransport implements PciFunction, BusDevice {
     this.generation = (this.generation + 1) & 0xff;
   }
 
-  // struct virtio_pci_cap (§4.1.4): cap_len, cfg_type, bar, id, pad[2], offset, length [, extra].
-  private capBody(type: number, offset: number, length: number, extra: number | undefined, total: number): Uint8Array {
-    const body = new Uint8Array(total - 2);
-    const v = new DataView(body.buffer);
-    body[0] = total;
-    body[1] = type;
-    body[2] = VIRTIO_BAR.INDEX;
-    v.setUint32(6, offset, true);
-    v.setUint32(10, length, true);
-    if (extra !== undefined) v.setUint32(14, extra, true);
-    return body;
-  }
-
-  private addVirtioCap(type: number, offset: number, length: number, multiplier?: number): void {
-    const total = multiplier === undefined ? VIRTIO_PCI_CAP.LENGTH : VIRTIO_PCI_CAP.NOTIFY_LENGTH;
-    this.config.addCapability(PCI_CAP_ID.VENDOR, this.capBody(type, offset, length, multiplier, total));
-  }
-
-  // VIRTIO_PCI_CAP_PCI_CFG (§4.1.4.9): a window into the BARs through config
-  // space. The driver writes bar/offset/length, then reads or writes pci_cfg_data.
   private addPciCfgCap(): void {
-    const total = VIRTIO_PCI_CAP.PCI_CFG_LENGTH;
-    const mask = new Uint8Array(total);
-    mask[4] = 0xff; // bar
-    mask.fill(0xff, 8, 20); // offset, length, data
-    this.pciCfgCap = this.config.addCapability(PCI_CAP_ID.VENDOR, this.capBody(VIRTIO_PCI_CAP.PCI_CFG, 0, 0, 0, total), {
-      writeMask: mask,
-      beforeRead: (off, size) => {
-        if (off < 20 && off + size > 16) this.pciCfgAccess(false);
-      },
-      afterWrite: (off, size) => {
-        if (off < 20 && off + size > 16) this.pciCfgAccess(true);
-      },
-    });
+    this.pciCfgCap = addPciCfgCapability(this.config, (isWrite) => this.pciCfgAccess(isWrite));
   }
 
   private pciCfgAccess(isWrite: boolean): void {
-    const c = this.pciCfgCap;
-    const bar = this.config.get8(c + 4);
-    const offset = this.config.get32(c + 8);
-    const length = this.config.get32(c + 12);
-    // §4.1.4.9.1: length 1, 2 or 4, offset aligned to it; otherwise nothing happens.
-    if (bar !== VIRTIO_BAR.INDEX || (length !== 1 && length !== 2 && length !== 4) || offset % length !== 0 || offset + length > VIRTIO_BAR.SIZE) return;
-    if (isWrite) this.write(offset, length, this.config.get32(c + 16) & (length === 4 ? 0xffffffff : (1 << (length * 8)) - 1));
-    else this.config.set32(c + 16, this.read(offset, length));
+    const access = pciCfgWindow(this.config, this.pciCfgCap);
+    if (access === undefined) return;
+    if (isWrite) this.write(access.offset, access.length, access.value);
+    else setPciCfgData(this.config, this.pciCfgCap, this.read(access.offset, access.length));
   }
 
   // ---- PciFunction ----
