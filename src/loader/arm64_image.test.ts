@@ -5,7 +5,7 @@ import { gzipSync } from 'node:zlib';
 import { ARM64_IMAGE, LEGACY_TEXT_OFFSET, gunzipImage, isGzip, parseArm64Image } from './arm64_image.js';
 import { KernelFormatError } from './errors.js';
 import { detectKernelFormat } from './kernel.js';
-import { debianArm64ImagePath, mockArm64Image, NO_ARM64_KERNEL } from './arm64_image_mock.js';
+import { debianArm64ImagePath, mockArm64Image, NO_ARM64_KERNEL } from './arm64_image.fixture.js';
 
 test('parses text_offset, image_size and the flags', () => {
   const img = parseArm64Image(mockArm64Image({ textOffset: 0x80000, imageSize: 0x300000, length: 0x20000, flags: 0b1110 }));
