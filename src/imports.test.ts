@@ -94,6 +94,14 @@ test('every top-level folder has a layer and imports only downwards', () => {
   assert.deepEqual([...new Set(wrong)], []);
 });
 
+test('fixtures (*.fixture.ts, test support) are imported only by tests, fuzz targets and other fixtures', () => {
+  const isFixture = (f: string): boolean => f.endsWith('.fixture.ts');
+  const testSide = (f: string): boolean => isFixture(f) || f.endsWith('.fuzz.ts');
+  assert.ok([...GRAPH.keys()].some(isFixture), 'the fixtures were read');
+  const wrong = [...GRAPH].flatMap(([file, deps]) => (testSide(file) ? [] : deps.filter(isFixture).map((d) => `${file} imports ${d}`)));
+  assert.deepEqual(wrong, []);
+});
+
 test('no import cycle between files', () => {
   // Tarjan's strongly connected components; any component of two or more files is a cycle.
   let index = 0;

@@ -11,22 +11,18 @@
  *    address are handled in the kernel; PSCI SYSTEM_OFF (hvc) ends with
  *    KVM_EXIT_SYSTEM_EVENT.
  * 3. Timing of N MMIO exits to userspace and of N ioeventfd writes.
- * Exit status 0 only if every check passed.
+ * Exit status 0 only if every check passed. The harness (PASS/FAIL lines,
+ * opening /dev/kvm, capabilities, summary) is ../lib/kvmprobe.h.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
-#include <linux/kvm.h>
-#include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "../lib/kvmprobe.h"
 
 #define RAM_BASE 0x40000000ul
 #define RAM_SIZE (2ul << 20)
@@ -35,30 +31,6 @@
 #define MMIO_BENCH (MMIO_BASE + 0x8) /* exits to userspace */
 #define MMIO_EVENT (MMIO_BASE + 0x10) /* ioeventfd: handled in the kernel */
 #define LOOPS 10000
-
-static int passes, failures;
-
-static void check(int ok, const char *what)
-{
-	printf("%s %s\n", ok ? "PASS" : "FAIL", what);
-	if (ok)
-		passes++;
-	else
-		failures++;
-}
-
-static void die(const char *what)
-{
-	perror(what);
-	exit(2);
-}
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /* Guest code (A64), assembled by gcc into .rodata and copied to RAM_BASE.
  * The loop counts (10000) and addresses match LOOPS and MMIO_* above.
@@ -134,26 +106,20 @@ int main(void)
 	double t = now();
 	struct sigaction sa = { .sa_handler = on_alarm };
 	sigaction(SIGALRM, &sa, NULL);
-	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	if (kvm < 0)
-		die("open /dev/kvm");
-	int api = ioctl(kvm, KVM_GET_API_VERSION, 0);
-	printf("KVM_GET_API_VERSION = %d\n", api);
-	check(api == KVM_API_VERSION, "API version is 12");
-	static const struct { int cap; const char *name; } caps[] = {
-		{ KVM_CAP_ARM_PSCI_0_2, "KVM_CAP_ARM_PSCI_0_2" },
-		{ KVM_CAP_ARM_VM_IPA_SIZE, "KVM_CAP_ARM_VM_IPA_SIZE" },
-		{ KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP" },
-		{ KVM_CAP_IRQFD, "KVM_CAP_IRQFD" },
-		{ KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD" },
-		{ KVM_CAP_ONE_REG, "KVM_CAP_ONE_REG" },
-		{ KVM_CAP_DEVICE_CTRL, "KVM_CAP_DEVICE_CTRL" },
-		{ KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT" },
-		{ KVM_CAP_NR_VCPUS, "KVM_CAP_NR_VCPUS" },
-		{ KVM_CAP_MAX_VCPUS, "KVM_CAP_MAX_VCPUS" },
+	int kvm = kvm_open();
+	static const struct cap caps[] = {
+		CAP(KVM_CAP_ARM_PSCI_0_2),
+		CAP(KVM_CAP_ARM_VM_IPA_SIZE),
+		CAP(KVM_CAP_IRQCHIP),
+		CAP(KVM_CAP_IRQFD),
+		CAP(KVM_CAP_IOEVENTFD),
+		CAP(KVM_CAP_ONE_REG),
+		CAP(KVM_CAP_DEVICE_CTRL),
+		CAP(KVM_CAP_IMMEDIATE_EXIT),
+		CAP(KVM_CAP_NR_VCPUS),
+		CAP(KVM_CAP_MAX_VCPUS),
 	};
-	for (size_t i = 0; i < sizeof caps / sizeof caps[0]; i++)
-		printf("cap %-26s %d\n", caps[i].name, ioctl(kvm, KVM_CHECK_EXTENSION, caps[i].cap));
+	print_caps(kvm, caps, sizeof caps / sizeof caps[0]);
 	check(ioctl(kvm, KVM_CHECK_EXTENSION, KVM_CAP_ARM_PSCI_0_2) > 0, "KVM_CAP_ARM_PSCI_0_2");
 
 	int vm = ioctl(kvm, KVM_CREATE_VM, 0);
@@ -194,7 +160,8 @@ int main(void)
 #define RUN() run_vcpu(vcpu)
 #define IS_MMIO(a) (run->exit_reason == KVM_EXIT_MMIO && run->mmio.is_write && run->mmio.phys_addr == (a))
 	RUN();
-	printf("exit 1: reason %u addr 0x%llx\n", run->exit_reason, (unsigned long long)run->mmio.phys_addr);
+	printf("exit 1: %s (%u) addr 0x%llx\n", exit_name(run->exit_reason), run->exit_reason,
+	       (unsigned long long)run->mmio.phys_addr);
 	check(IS_MMIO(MMIO_MARK), "KVM_EXIT_MMIO (write to an address without a memory slot)");
 	int exits = 0;
 	double t0 = now();
@@ -213,14 +180,12 @@ int main(void)
 		count = 0;
 	check(IS_MMIO(MMIO_MARK) && count == LOOPS, "ioeventfd counted every guest write (no exit)");
 	RUN();
-	printf("last exit: reason %u type %u\n", run->exit_reason, run->system_event.type);
+	printf("last exit: %s (%u) type %u\n", exit_name(run->exit_reason), run->exit_reason, run->system_event.type);
 	check(run->exit_reason == KVM_EXIT_SYSTEM_EVENT && run->system_event.type == KVM_SYSTEM_EVENT_SHUTDOWN,
 	      "PSCI SYSTEM_OFF -> KVM_EXIT_SYSTEM_EVENT(SHUTDOWN)");
 	printf("timing: %d MMIO exits to userspace: %.3f s total, %.1f us/exit\n", exits, t1 - t0,
 	       (t1 - t0) / LOOPS * 1e6);
 	printf("timing: %d ioeventfd writes (kernel only): %.3f s total, %.1f us/exit\n", LOOPS, t2 - t1,
 	       (t2 - t1) / LOOPS * 1e6);
-	printf("kvmprobe: %.2f s\n", now() - t);
-	printf("kvmprobe: %d passed, %d failed\n", passes, failures);
-	return failures ? 1 : 0;
+	return summary(t);
 }

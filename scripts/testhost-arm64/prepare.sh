@@ -5,6 +5,8 @@
 # and an initramfs that is the VM's whole root (cached, keyed by the inputs).
 # Prints the build directory (Image, initramfs.cpio, node-include/) on stdout.
 #
+# The steps both test hosts take are in ../lib/testhost-prepare.sh.
+#
 # prepare.sh --headers does only what the addon's cross-build needs
 # (build-addon.sh, also run by `npm pack`): the cross compiler with arm64 glibc
 # headers, and the N-API headers of that Node.js; it prints a directory holding
@@ -24,12 +26,11 @@ libs="libc6 libstdc++6 libgcc-s1"
 # tun is loaded at boot; dummy, veth and bridge are there for the kernel to
 # autoload. KVM itself is built into Debian's arm64 kernel.
 modules="virtio_mmio 9pnet_virtio 9p tun dummy veth bridge"
-debs=$cache/debs
 apt_dir=$cache/apt
 log() { echo "[testhost-arm64] $*" >&2; }
-mkdir -p "$debs" "$cache/npm"
-exec 8> "$cache/prepare.lock"
-flock 8 # one build at a time
+mkdir -p "$cache/npm"
+. "$here/../lib/testhost-prepare.sh"
+th_prepare_lock
 
 headers_only=
 [ "${1:-}" = --headers ] && headers_only=1
@@ -55,11 +56,7 @@ if [ -z "$headers_only" ]; then
 	command -v cpio >/dev/null || need+=(cpio)
 	command -v depmod >/dev/null || [ -x /sbin/depmod ] || need+=(kmod)
 fi
-if [ ${#need[@]} -gt 0 ]; then
-	log "installing ${need[*]}"
-	apt-cache show "${need[0]}" >/dev/null 2>&1 || apt-get update >&2
-	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${need[@]}" >&2
-fi
+[ ${#need[@]} -eq 0 ] || th_apt_install "${need[@]}"
 cross_works || { log "aarch64-linux-gnu-gcc cannot build against the arm64 glibc headers (gcc-aarch64-linux-gnu and libc6-dev-arm64-cross installed?)"; exit 1; }
 PATH=$PATH:/sbin:/usr/sbin
 
@@ -91,6 +88,7 @@ fi
 
 # arm64 packages come through a private apt state (the host's sources, arm64
 # only), so the host's dpkg needs no foreign architecture.
+deb_arch=arm64
 apt_opts=(-o "Dir::State::Lists=$apt_dir/lists" -o "Dir::State::status=$apt_dir/status"
 	-o "Dir::Cache=$apt_dir" -o "Dir::Cache::archives=$apt_dir/archives"
 	-o APT::Architecture=arm64 -o APT::Architectures::=arm64 -o APT::Sandbox::User=root)
@@ -102,50 +100,22 @@ apt_update() {
 }
 apt_ready() { [ -n "$(ls "$apt_dir/lists" 2>/dev/null | grep _Packages)" ] || apt_update; }
 
-# cached_deb PKG: newest cached arm64 .deb of PKG, downloading it when missing.
-cached_deb() {
-	local f
-	f=$(ls "$debs/$1"_*_arm64.deb 2>/dev/null | sort -V | tail -n 1 || true)
-	if [ -z "$f" ]; then
-		apt_ready
-		log "downloading $1:arm64"
-		(cd "$debs" && apt-get "${apt_opts[@]}" download "$1" >&2) ||
-			{ apt_update; (cd "$debs" && apt-get "${apt_opts[@]}" download "$1" >&2); }
-		f=$(ls "$debs/$1"_*_arm64.deb | sort -V | tail -n 1)
-	fi
-	echo "$f"
-}
-
-kpkg=${TESTHOST_KERNEL_PKG:-}
-if [ -z "$kpkg" ]; then
-	f=$(ls "$debs"/linux-image-*-arm64_*_arm64.deb 2>/dev/null | sort -V | tail -n 1 || true)
-	if [ -n "$f" ]; then
-		kpkg=$(basename "$f"); kpkg=${kpkg%%_*}
-	else
-		apt_ready
-		kpkg=$(apt-cache "${apt_opts[@]}" depends linux-image-arm64 | awk '/Depends: linux-image-/ {print $2; exit}')
-		[ -n "$kpkg" ] || { log "no arm64 kernel package found (apt lists in $apt_dir)"; exit 1; }
-	fi
-fi
-kdeb=$(cached_deb "$kpkg")
-bdeb=$(cached_deb busybox-static)
+th_kernel_pkg
+kdeb=$(th_cached_deb "$kpkg")
+bdeb=$(th_cached_deb busybox-static)
 ldebs=()
-for p in $libs; do ldebs+=("$(cached_deb "$p")"); done
+for p in $libs; do ldebs+=("$(th_cached_deb "$p")"); done
 
 key=$( {
 	for f in "$kdeb" "$bdeb" "${ldebs[@]}"; do basename "$f"; done
-	sha256sum < "$tgz"; echo "$modules"; cat "$here/init.sh" "$0"
-} | sha256sum | cut -c1-16)
-out=$cache/build-$key
-if [ -f "$out/initramfs.cpio" ]; then echo "$out"; exit 0; fi
+	sha256sum < "$tgz"; echo "$modules"
+} | th_key "$here/init.sh" "$0")
+th_reuse_or_start "$key" initramfs.cpio
 
 log "building Image+initramfs ($kpkg, node $node_version) in $out"
-tmp=$(mktemp -d "$cache/tmp.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-dpkg-deb -x "$kdeb" "$tmp/k"
-kver=$(ls "$tmp/k/lib/modules")
-kmods=$tmp/k/lib/modules/$kver
-depmod -b "$tmp/k" "$kver"
+th_unpack_kernel "$kdeb"
+depmod=(depmod)
+"${depmod[@]}" -b "$tmp/k" "$kver"
 
 # The root: busybox, then glibc + libstdc++ + libgcc_s in /lib/aarch64-linux-gnu
 # (where Debian's ld.so looks without an ld.so.cache), then node.
@@ -174,21 +144,10 @@ tar -xzf "$tgz" -C "$tmp" package/bin/node package/include/node
 # Without symbols and debug info: 99 MB -> 85 MB, a smaller initramfs to load.
 aarch64-linux-gnu-strip -o "$rd/usr/local/bin/node" "$tmp/package/bin/node"
 ln -s ../local/bin/node "$rd/usr/bin/node" # the host's /usr/bin/node path works too
-cp "$here/init.sh" "$rd/init"
-chmod 755 "$rd/init"
+th_install_init "$here/init.sh" "$rd"
 
 # Modules with their dependencies (from modules.dep).
-mkdir -p "$rd/lib/modules/$kver"
-awk -v want="$modules" '
-	BEGIN { n = split(want, w, " "); for (i = 1; i <= n; i++) { m = w[i]; gsub("-", "_", m); wanted[m] = 1 } }
-	{ name = $1; sub(":$", "", name); sub(".*/", "", name); sub("\\.ko.*$", "", name); gsub("-", "_", name)
-	  if (name in wanted) for (i = 1; i <= NF; i++) { f = $i; sub(":$", "", f); print f } }
-' "$kmods/modules.dep" | sort -u | while read -r ko; do
-	mkdir -p "$rd/lib/modules/$kver/$(dirname "$ko")"
-	cp "$kmods/$ko" "$rd/lib/modules/$kver/$ko"
-done
-cp "$kmods/modules.builtin" "$kmods/modules.builtin.modinfo" "$kmods/modules.order" "$rd/lib/modules/$kver/"
-depmod -b "$rd" "$kver"
+th_copy_modules "$rd" modules.builtin modules.builtin.modinfo modules.order
 
 mkdir -p "$tmp/out/node-include"
 # Debian's arm64 vmlinuz is the kernel Image (an EFI stub), gzip-compressed
@@ -204,8 +163,5 @@ fi
 (cd "$rd" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) > "$tmp/out/initramfs.cpio"
 # The N-API headers, for build-addon.sh.
 for h in $napi_headers; do cp "$tmp/package/include/node/$h" "$tmp/out/node-include/"; done
-echo "$kpkg $kver" > "$tmp/out/kernel-version"
 echo "$node_version" > "$tmp/out/node-version"
-rm -rf "$out" "$cache"/build-*
-mv "$tmp/out" "$out"
-echo "$out"
+th_publish

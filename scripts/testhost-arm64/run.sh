@@ -30,50 +30,24 @@ log() { echo "[testhost-arm64] $*" >&2; }
 . "$here/../lib/testhost.sh"
 th_job_init
 
-# The command as a script for the VM's busybox sh.
-{
-	printf "cd '%s' || exit 125\n" "${PWD//\'/\'\\\'\'}"
-	# The shared checkout's build/Release is this machine's x86-64 addon:
-	# node-gyp-build must take the arm64 prebuild (build-addon.sh) instead.
-	printf 'export PREBUILDS_ONLY=1\n'
-	for v in HOME LANG LC_ALL TZ CI NODE_OPTIONS NODE_ENV ${TESTHOST_ENV:-} $(compgen -e | grep '^TSVMM_' || true); do
-		if [ -n "${!v+set}" ]; then printf "export %s='%s'\n" "$v" "${!v//\'/\'\\\'\'}"; fi
-	done
-	printf 'exec'
-	for a in "$@"; do printf " '%s'" "${a//\'/\'\\\'\'}"; done
-	printf '\n'
-} > "$job/cmd.sh"
+# The command as a script for the VM's busybox sh. The shared checkout's
+# build/Release is this machine's x86-64 addon: node-gyp-build must take the
+# arm64 prebuild (build-addon.sh) instead.
+th_cmd_preamble='export PREBUILDS_ONLY=1'
+th_write_cmd "HOME LANG LC_ALL TZ CI NODE_OPTIONS NODE_ENV" "$@"
 
 p9dev=virtio-9p-device
 share job "$job"
 th_share_rw "$(cd "$here/../.." && pwd)" "${TESTHOST_9P_CACHE:-mmap}"
 
 th_lock_and_prepare
-start=$(date +%s.%N)
-set +e
 # virtualization=on: the kernel is entered at EL2 and KVM initialises there;
 # gic-version=3 (TESTHOST_GIC): the host GIC whose virtualization interface
 # KVM's vGIC uses; 2 gives a GICv2 host, whose KVM offers only a vGICv2.
 # pauth=off: Debian's kernel signs every return address, and QEMU's QARMA
 # emulation made boot to command 50 s instead of 6 s (pauth-impdef=on: 7-11 s).
-timeout --foreground -k 5 "${TESTHOST_TIMEOUT:-3600}" qemu-system-aarch64 -pidfile "$job/qemu.pid" \
-	-nodefaults -no-user-config -machine virt,virtualization=on,gic-version="${TESTHOST_GIC:-3}",accel=tcg \
-	-cpu "${TESTHOST_CPU:-max,pauth=off}" -smp "${TESTHOST_SMP:-1}" -m "${TESTHOST_MEM:-2048}" \
-	-display none -monitor none -serial stdio -nic none -no-reboot \
+th_run_qemu qemu-system-aarch64 -machine virt,virtualization=on,gic-version="${TESTHOST_GIC:-3}",accel=tcg \
+	-cpu "${TESTHOST_CPU:-max,pauth=off}" -smp "${TESTHOST_SMP:-1}" -m "${TESTHOST_MEM:-2048}" -nic none \
 	-kernel "$build/Image" -initrd "$build/initramfs.cpio" \
-	-append "console=ttyAMA0 quiet panic=-1 mitigations=off ${TESTHOST_APPEND:-}" \
-	"${qemu_args[@]}" </dev/null 2> "$job/qemu.err" |
-	th_show_console
-qemu_rc=${PIPESTATUS[0]}
-set -e
-end=$(date +%s.%N)
-
-th_read_status "$qemu_rc"
-if [ "$verbose" = 1 ]; then
-	read -r tk t0 t1 < "$job/timing"
-	log "$(awk -v s="$start" -v e="$end" -v tk="$tk" -v t0="$t0" -v t1="$t1" 'BEGIN {
-		printf "wall %.2fs; command %.2fs; guest kernel start->KVM ready %ss, ->command %.2fs; qemu start->command ~%.2fs",
-			e - s, t1 - t0, tk, t0, e - s - (t1 - t0) }')"
-	if [ -s "$job/qemu.err" ]; then cat "$job/qemu.err" >&2; fi
-fi
-exit "$rc"
+	-append "console=ttyAMA0 quiet panic=-1 mitigations=off ${TESTHOST_APPEND:-}"
+th_finish

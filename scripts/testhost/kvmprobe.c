@@ -11,20 +11,17 @@
  *    (handled in the kernel).
  * 5. Long mode: 64-bit code at CPL0 that iretq's to CPL3 code doing an OUT.
  * 6. KVM_CAP_IMMEDIATE_EXIT: KVM_RUN returns EINTR at once.
- * Exit status 0 only if every check passed.
+ * Exit status 0 only if every check passed. The harness (PASS/FAIL lines,
+ * opening /dev/kvm, capabilities, summary) is ../lib/kvmprobe.h.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <linux/kvm.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "../lib/kvmprobe.h"
 
 #define MEM_SIZE (4u << 20)
 #define CODE_ADDR 0x1000u
@@ -34,38 +31,6 @@
 #define PIO_LOOPS 10000
 
 static int kvm_fd;
-static int passes, failures;
-
-static void check(int ok, const char *what)
-{
-	printf("%s %s\n", ok ? "PASS" : "FAIL", what);
-	if (ok)
-		passes++;
-	else
-		failures++;
-}
-
-static void die(const char *what)
-{
-	perror(what);
-	exit(2);
-}
-
-static const char *exit_name(uint32_t r)
-{
-	switch (r) {
-	case KVM_EXIT_UNKNOWN: return "KVM_EXIT_UNKNOWN";
-	case KVM_EXIT_EXCEPTION: return "KVM_EXIT_EXCEPTION";
-	case KVM_EXIT_IO: return "KVM_EXIT_IO";
-	case KVM_EXIT_HLT: return "KVM_EXIT_HLT";
-	case KVM_EXIT_MMIO: return "KVM_EXIT_MMIO";
-	case KVM_EXIT_SHUTDOWN: return "KVM_EXIT_SHUTDOWN";
-	case KVM_EXIT_FAIL_ENTRY: return "KVM_EXIT_FAIL_ENTRY";
-	case KVM_EXIT_INTR: return "KVM_EXIT_INTR";
-	case KVM_EXIT_INTERNAL_ERROR: return "KVM_EXIT_INTERNAL_ERROR";
-	default: return "other";
-	}
-}
 
 /* ---- guest code, assembled by gcc into .rodata and copied into guest RAM ---- */
 #define BLOB(name, body)                                                   \
@@ -224,45 +189,36 @@ static int io_byte(struct vm *vm, uint32_t reason, uint16_t port)
 	return *((uint8_t *)r + r->io.data_offset);
 }
 
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* ---- tests ---- */
 static void test_caps(void)
 {
-	static const struct { int cap; const char *name; } caps[] = {
-		{ KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP" },
-		{ KVM_CAP_IRQFD, "KVM_CAP_IRQFD" },
-		{ KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD" },
-		{ KVM_CAP_IRQ_ROUTING, "KVM_CAP_IRQ_ROUTING" },
-		{ KVM_CAP_PIT2, "KVM_CAP_PIT2" },
-		{ KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR" },
-		{ KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT" },
-		{ KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY" },
-		{ KVM_CAP_SET_IDENTITY_MAP_ADDR, "KVM_CAP_SET_IDENTITY_MAP_ADDR" },
-		{ KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID" },
-		{ KVM_CAP_MP_STATE, "KVM_CAP_MP_STATE" },
-		{ KVM_CAP_VCPU_EVENTS, "KVM_CAP_VCPU_EVENTS" },
-		{ KVM_CAP_XSAVE, "KVM_CAP_XSAVE" },
-		{ KVM_CAP_XCRS, "KVM_CAP_XCRS" },
-		{ KVM_CAP_ADJUST_CLOCK, "KVM_CAP_ADJUST_CLOCK" },
-		{ KVM_CAP_TSC_DEADLINE_TIMER, "KVM_CAP_TSC_DEADLINE_TIMER" },
-		{ KVM_CAP_SPLIT_IRQCHIP, "KVM_CAP_SPLIT_IRQCHIP" },
-		{ KVM_CAP_X2APIC_API, "KVM_CAP_X2APIC_API" },
-		{ KVM_CAP_READONLY_MEM, "KVM_CAP_READONLY_MEM" },
-		{ KVM_CAP_SYNC_REGS, "KVM_CAP_SYNC_REGS" },
-		{ KVM_CAP_NESTED_STATE, "KVM_CAP_NESTED_STATE" },
-		{ KVM_CAP_NR_VCPUS, "KVM_CAP_NR_VCPUS" },
-		{ KVM_CAP_MAX_VCPUS, "KVM_CAP_MAX_VCPUS" },
-		{ KVM_CAP_NR_MEMSLOTS, "KVM_CAP_NR_MEMSLOTS" },
+	static const struct cap caps[] = {
+		CAP(KVM_CAP_IRQCHIP),
+		CAP(KVM_CAP_IRQFD),
+		CAP(KVM_CAP_IOEVENTFD),
+		CAP(KVM_CAP_IRQ_ROUTING),
+		CAP(KVM_CAP_PIT2),
+		CAP(KVM_CAP_SET_TSS_ADDR),
+		CAP(KVM_CAP_IMMEDIATE_EXIT),
+		CAP(KVM_CAP_USER_MEMORY),
+		CAP(KVM_CAP_SET_IDENTITY_MAP_ADDR),
+		CAP(KVM_CAP_EXT_CPUID),
+		CAP(KVM_CAP_MP_STATE),
+		CAP(KVM_CAP_VCPU_EVENTS),
+		CAP(KVM_CAP_XSAVE),
+		CAP(KVM_CAP_XCRS),
+		CAP(KVM_CAP_ADJUST_CLOCK),
+		CAP(KVM_CAP_TSC_DEADLINE_TIMER),
+		CAP(KVM_CAP_SPLIT_IRQCHIP),
+		CAP(KVM_CAP_X2APIC_API),
+		CAP(KVM_CAP_READONLY_MEM),
+		CAP(KVM_CAP_SYNC_REGS),
+		CAP(KVM_CAP_NESTED_STATE),
+		CAP(KVM_CAP_NR_VCPUS),
+		CAP(KVM_CAP_MAX_VCPUS),
+		CAP(KVM_CAP_NR_MEMSLOTS),
 	};
-	for (size_t i = 0; i < sizeof caps / sizeof caps[0]; i++)
-		printf("cap %-30s %d\n", caps[i].name,
-		       ioctl(kvm_fd, KVM_CHECK_EXTENSION, caps[i].cap));
+	print_caps(kvm_fd, caps, sizeof caps / sizeof caps[0]);
 }
 
 static void test_real_mode(void)
@@ -421,19 +377,12 @@ static void test_immediate_exit(void)
 int main(void)
 {
 	double t = now();
-	kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	if (kvm_fd < 0)
-		die("open /dev/kvm");
-	int api = ioctl(kvm_fd, KVM_GET_API_VERSION, 0);
-	printf("KVM_GET_API_VERSION = %d\n", api);
-	check(api == KVM_API_VERSION, "API version is 12");
+	kvm_fd = kvm_open();
 	test_caps();
 	test_real_mode();
 	test_irqchip();
 	test_long_mode_cpl3();
 	test_immediate_exit();
 	test_bench();
-	printf("kvmprobe: %.2f s\n", now() - t);
-	printf("kvmprobe: %d passed, %d failed\n", passes, failures);
-	return failures ? 1 : 0;
+	return summary(t);
 }

@@ -29,15 +29,7 @@ log() { echo "[testhost] $*" >&2; }
 th_job_init
 
 # The command as a bash script, run in the chroot by the VM's init.
-{
-	printf 'cd %q || exit 125\n' "$PWD"
-	for v in PATH HOME LANG LC_ALL TZ CI NODE_OPTIONS NODE_ENV ${TESTHOST_ENV:-} $(compgen -e | grep '^TSVMM_' || true); do
-		if [ -n "${!v+set}" ]; then printf 'export %s=%q\n' "$v" "${!v}"; fi
-	done
-	printf 'exec'
-	printf ' %q' "$@"
-	printf '\n'
-} > "$job/cmd.sh"
+th_write_cmd "PATH HOME LANG LC_ALL TZ CI NODE_OPTIONS NODE_ENV" "$@"
 
 machine=${TESTHOST_MACHINE:-pc}
 case $machine in
@@ -59,25 +51,8 @@ share job "$job"
 th_share_rw "$(cd "$here/../.." && pwd)"
 
 th_lock_and_prepare
-start=$(date +%s.%N)
-set +e
-timeout --foreground -k 5 "${TESTHOST_TIMEOUT:-3600}" qemu-system-x86_64 -pidfile "$job/qemu.pid" \
-	-nodefaults -no-user-config -machine "$machine_opts" -cpu "${TESTHOST_CPU:-max}" \
-	-smp 1 -m "${TESTHOST_MEM:-2048}" -display none -monitor none -serial stdio -no-reboot \
+th_run_qemu qemu-system-x86_64 -machine "$machine_opts" -cpu "${TESTHOST_CPU:-max}" \
+	-smp 1 -m "${TESTHOST_MEM:-2048}" \
 	-kernel "$build/vmlinux" -initrd "$build/initramfs.gz" \
-	-append "console=ttyS0 quiet panic=-1 mitigations=off $kernel_args ${TESTHOST_APPEND:-}" \
-	"${qemu_args[@]}" </dev/null 2> "$job/qemu.err" |
-	th_show_console
-qemu_rc=${PIPESTATUS[0]}
-set -e
-end=$(date +%s.%N)
-
-th_read_status "$qemu_rc"
-if [ "$verbose" = 1 ]; then
-	read -r t0 t1 < "$job/timing"
-	log "$(awk -v s="$start" -v e="$end" -v t0="$t0" -v t1="$t1" 'BEGIN {
-		printf "wall %.2fs; command %.2fs; guest kernel start->command %.2fs; qemu start->command ~%.2fs",
-			e - s, t1 - t0, t0, e - s - (t1 - t0) }')"
-	if [ -s "$job/qemu.err" ]; then cat "$job/qemu.err" >&2; fi
-fi
-exit "$rc"
+	-append "console=ttyS0 quiet panic=-1 mitigations=off $kernel_args ${TESTHOST_APPEND:-}"
+th_finish

@@ -1,5 +1,5 @@
 // What a fuzz target is, and how one is run: the same definition serves the
-// unit tests (a fixed seed, a small budget of runs: see testing.ts) and the
+// unit tests (a fixed seed, a small budget of runs: see runner.fixture.ts) and the
 // soak (`npm run fuzz`, main.ts: any seed, any number of runs).
 //
 // A target is a fast-check property over generated guest input. Its

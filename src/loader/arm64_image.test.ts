@@ -5,7 +5,7 @@ import { gzipSync } from 'node:zlib';
 import { ARM64_IMAGE, LEGACY_TEXT_OFFSET, gunzipImage, isGzip, parseArm64Image } from './arm64_image.js';
 import { KernelFormatError } from './errors.js';
 import { detectKernelFormat } from './kernel.js';
-import { debianArm64ImagePath, mockArm64Image, NO_ARM64_KERNEL } from './arm64_image_mock.js';
+import { debianArm64ImagePath, mockArm64Image, NO_ARM64_KERNEL } from './arm64_image.fixture.js';
 
 function throwsTruncated(bytes: Uint8Array, message: RegExp): void {
   assert.throws(() => parseArm64Image(bytes), (e: unknown) => e instanceof KernelFormatError && message.test(e.message));

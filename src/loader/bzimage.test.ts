@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { detectPayloadFormat, parseBzImage, SETUP_HEADER, XLOADFLAGS } from './bzimage.js';
 import { KernelFormatError } from './errors.js';
-import { debianBzImagePath, mockBzImage, NO_DEBIAN_KERNEL, withSizeTrailer } from './mock_images.js';
+import { debianBzImagePath, mockBzImage, NO_DEBIAN_KERNEL, withSizeTrailer } from './images.fixture.js';
 
 function setU16(b: Uint8Array, at: number, v: number): Uint8Array {
   new DataView(b.buffer, b.byteOffset).setUint16(at, v, true);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { GuestMemory } from '../memory/guest_memory.js';
 import { EM, loadElf, parseElf64, XEN_ELFNOTE } from './elf.js';
 import { KernelFormatError, KernelLoadError } from './errors.js';
-import { mockElf } from './mock_images.js';
+import { mockElf } from './images.fixture.js';
 
 function throwsFormat(fn: () => unknown, message: RegExp): void {
   assert.throws(fn, (err: unknown) => err instanceof KernelFormatError && message.test(err.message));

@@ -8,7 +8,7 @@ import { parseBzImage, type Payload } from './bzimage.js';
 import { EM, loadElf, parseElf64 } from './elf.js';
 import { KernelFormatError } from './errors.js';
 import { decompressPayload, DECOMPRESSORS, ExtractError, extractVmlinux } from './extract_vmlinux.js';
-import { debianBzImagePath, mockBzImage, mockElf, NO_DEBIAN_KERNEL, withSizeTrailer } from './mock_images.js';
+import { debianBzImagePath, mockBzImage, mockElf, NO_DEBIAN_KERNEL, withSizeTrailer } from './images.fixture.js';
 
 const vmlinux = mockElf({ segments: [{ paddr: 0x1000000n, data: new Uint8Array(4096).fill(0x90), memsz: 8192 }] });
 

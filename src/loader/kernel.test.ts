@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { ARM64_IMAGE, detectKernelFormat } from './kernel.js';
-import { debianBzImagePath, mockBzImage, mockElf, NO_DEBIAN_KERNEL } from './mock_images.js';
+import { debianBzImagePath, mockBzImage, mockElf, NO_DEBIAN_KERNEL } from './images.fixture.js';
 
 function arm64Image(): Uint8Array {
   const b = new Uint8Array(0x1000);

@@ -1,5 +1,5 @@
 // Fuzz targets for the kernel parsers: bzImage, ELF (vmlinux) and arm64
-// Image, fed well-formed mock images (mock_images.ts, arm64_image_mock.ts)
+// Image, fed well-formed mock images (images.fixture.ts, arm64_image.fixture.ts)
 // with random header fields overwritten, random bytes flipped and random
 // truncation, plus plain random bytes.
 //
@@ -14,12 +14,12 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { fuzzTarget, type FuzzTarget } from '../fuzz/target.js';
 import { ARM64_KERNEL_ALIGN, PE_COFF, parseArm64Image } from './arm64_image.js';
-import { mockArm64Image } from './arm64_image_mock.js';
+import { mockArm64Image } from './arm64_image.fixture.js';
 import { SETUP_HEADER, XLOADFLAGS, parseBzImage } from './bzimage.js';
 import { parseElf64 } from './elf.js';
 import { KernelFormatError } from './errors.js';
 import { detectKernelFormat } from './kernel.js';
-import { mockBzImage, mockElf } from './mock_images.js';
+import { mockBzImage, mockElf } from './images.fixture.js';
 
 interface Mutation {
   /** Bytes written at offsets (mostly inside the headers). */

@@ -9,7 +9,7 @@ import {
   BpfProgramError,
   decode,
 } from './bpf.js';
-import { BpfInterpError, checkSeccompProgram, runSeccomp } from './interp.js';
+import { BpfInterpError, checkSeccompProgram, runSeccomp } from './interp.fixture.js';
 import { AUDIT_ARCH, SECCOMP_DATA } from './constants.js';
 
 const X86 = AUDIT_ARCH.X86_64;

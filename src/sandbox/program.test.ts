@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { ERRNO } from '../native/linux.js';
 import { BpfJumpRangeError, decode } from './bpf.js';
 import { AUDIT_ARCH, CLONE, F, SECCOMP_RET, SIG, X32_SYSCALL_BIT } from './constants.js';
-import { checkSeccompProgram, describeAction, runSeccomp, type SeccompInput } from './interp.js';
+import { checkSeccompProgram, describeAction, runSeccomp, type SeccompInput } from './interp.fixture.js';
 import { buildSeccompProgram, hostSeccompArch, policyFor, SeccompPolicyError, type SeccompArch } from './program.js';
 
 /** ioctl requests for these tests: KVM_RUN, KVM_GET_REGS (bit 31 set), TCGETS. */

@@ -5,7 +5,7 @@ import { existsSync, readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { debianBzImagePath } from '../../src/loader/mock_images.js';
+import { debianBzImagePath } from '../../src/loader/images.fixture.js';
 import { extractVmlinux } from '../../src/loader/extract_vmlinux.js';
 
 /** Path of an extracted vmlinux, or undefined when no Debian kernel is cached. */

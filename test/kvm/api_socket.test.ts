@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { kvmUnavailable, runTsvmm, TSVMM } from '../helpers/tsvmm.js';
 import { guestDir } from '../helpers/guests.js';
 import { ConsoleReader } from '../helpers/console_wait.js';
-import { httpCall } from '../../src/api/firecracker/testing.js';
+import { httpCall } from '../../src/api/firecracker/firecracker.fixture.js';
 
 const skip = kvmUnavailable() ?? false;
 const dir = mkdtempSync(join(tmpdir(), 'tsvmm-apisock-'));

@@ -76,16 +76,16 @@ function files(dir: string): string[] {
     .sort();
 }
 
-test('the installed package holds both prebuilds, the fallback build sources, and no tests or build/', { skip }, () => {
+test('the installed package holds both prebuilds, the fallback build sources, and no tests, fixtures or build/', { skip }, () => {
   assert.deepEqual(files(join(installed, 'prebuilds')), Object.keys(PREBUILDS));
   assert.equal(existsSync(join(installed, 'build')), false, 'no build/: nothing was compiled at install');
   for (const f of ['binding.gyp', 'native/tsvmm.c', 'bin/tsvmm', 'dist/src/index.js', 'dist/src/index.d.ts']) assert.ok(existsSync(join(installed, f)), f);
   assert.equal(existsSync(join(installed, 'dist', 'test')), false, 'no dist/test');
   const dist = files(join(installed, 'dist'));
   assert.deepEqual(
-    dist.filter((f) => f.includes('.test.') || f.endsWith('.map')),
+    dist.filter((f) => f.includes('.test.') || f.includes('.fixture.') || f.endsWith('.map')),
     [],
-    'no unit tests or source maps',
+    'no unit tests, test fixtures or source maps',
   );
 });
 

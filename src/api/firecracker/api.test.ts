@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FirecrackerApi, POST_BOOT_ONLY, PRE_BOOT_ONLY, type ApiResponse } from './api.js';
 import type { VmController } from './controller.js';
-import { FakeController, FC_EXPECTED, FC_SEQUENCE } from './testing.js';
+import { FakeController, FC_EXPECTED, FC_SEQUENCE } from './firecracker.fixture.js';
 
 function api(controller: VmController = new FakeController(), extra: { bootedConfig?: typeof FC_EXPECTED } = {}) {
   const log: string[] = [];

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { FirecrackerApi } from './api.js';
 import { loadConfigFile, parseConfigFile } from './config_file.js';
 import { ConfigFileError } from './errors.js';
-import { FakeController, FC_CONFIG_FILE, FC_EXPECTED, FC_SEQUENCE } from './testing.js';
+import { FakeController, FC_CONFIG_FILE, FC_EXPECTED, FC_SEQUENCE } from './firecracker.fixture.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tsvmm-config-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));

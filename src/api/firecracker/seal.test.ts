@@ -9,10 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_MAX_PAYLOAD } from './server.js';
-import { STUB_CTRL_ALT_DEL_ERROR } from './stub_vmm_child.js';
-import { FC_EXPECTED, FC_SEQUENCE, httpCall, parseRawResponse, rawCall } from './testing.js';
+import { STUB_CTRL_ALT_DEL_ERROR } from './stub_vmm_child.fixture.js';
+import { FC_EXPECTED, FC_SEQUENCE, httpCall, parseRawResponse, rawCall } from './firecracker.fixture.js';
 
-const CHILD = fileURLToPath(new URL('./seal_child.js', import.meta.url));
+const CHILD = fileURLToPath(new URL('./seal_child.fixture.js', import.meta.url));
 const LIVE = process.platform === 'linux' && (process.arch === 'x64' || process.arch === 'arm64');
 const SKIP = !LIVE && 'needs Linux on x86_64 or arm64';
 const dir = mkdtempSync(join(tmpdir(), 'tsvmm-api-seal-'));

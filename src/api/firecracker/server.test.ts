@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiSocketError } from './errors.js';
 import { DEFAULT_MAX_PAYLOAD, SOCKET_MODE, startApiServer, type ApiServer } from './server.js';
-import { FakeController, FC_EXPECTED, FC_SEQUENCE, httpCall, parseRawResponse, rawCall, type HttpAnswer } from './testing.js';
+import { FakeController, FC_EXPECTED, FC_SEQUENCE, httpCall, parseRawResponse, rawCall, type HttpAnswer } from './firecracker.fixture.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tsvmm-api-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));

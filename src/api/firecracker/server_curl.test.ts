@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startApiServer } from './server.js';
-import { FakeController, FC_EXPECTED, FC_SEQUENCE } from './testing.js';
+import { FakeController, FC_EXPECTED, FC_SEQUENCE } from './firecracker.fixture.js';
 
 const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'tsvmm-api-curl-'));

@@ -5,11 +5,11 @@ import { gzipSync } from 'node:zlib';
 import { ARM64_COMMAND_LINE_SIZE, loadArm64Boot, planArm64Boot } from './boot.js';
 import { GiB, LAYOUT, MiB } from './layout.js';
 import { FDT } from './fdt.js';
-import { cellsOf, nodeAt, readFdt, stringsOf } from './fdt_reader.js';
+import { cellsOf, nodeAt, readFdt, stringsOf } from './fdt_reader.fixture.js';
 import { GuestMemory } from '../../memory/guest_memory.js';
 import { KernelFormatError, KernelLoadError } from '../../loader/errors.js';
-import { mockBzImage, mockElf } from '../../loader/mock_images.js';
-import { debianArm64ImagePath, mockArm64Image, NO_ARM64_KERNEL } from '../../loader/arm64_image_mock.js';
+import { mockBzImage, mockElf } from '../../loader/images.fixture.js';
+import { debianArm64ImagePath, mockArm64Image, NO_ARM64_KERNEL } from '../../loader/arm64_image.fixture.js';
 
 const cmdline = 'console=ttyS0';
 

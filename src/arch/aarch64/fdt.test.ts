@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FDT, FdtError, FdtWriter, cells64 } from './fdt.js';
-import { cellsOf, dtcDecompile, dtcMissing, nodeAt, readFdt, stringsOf } from './fdt_reader.js';
+import { cellsOf, dtcDecompile, dtcMissing, nodeAt, readFdt, stringsOf } from './fdt_reader.fixture.js';
 
 /** A small tree with a forward phandle reference, two reservations and shared property names. */
 function sample(): Uint8Array {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createVgic, initVgic, spiIrqLine } from './gic.js';
-import { FakeKvm } from './fake_kvm.js';
+import { FakeKvm } from './fake_kvm.fixture.js';
 import { KvmError } from '../../kvm/errors.js';
 import { KVM_DEV_ARM_VGIC_GRP as GRP, KVM_DEV_TYPE, KVM_VGIC_ADDR_TYPE as ADDR } from '../../kvm/generated/uapi_arm64.js';
 import { IRQ, LAYOUT } from './layout.js';

@@ -3,8 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { aarch64, createAarch64 } from './index.js';
-import { FakeKvm } from './fake_kvm.js';
-import { cellsOf, nodeAt, readFdt, stringsOf } from './fdt_reader.js';
+import { FakeKvm } from './fake_kvm.fixture.js';
+import { cellsOf, nodeAt, readFdt, stringsOf } from './fdt_reader.fixture.js';
 import { IRQ, LAYOUT, MiB } from './layout.js';
 import { spiIrqLine } from './gic.js';
 import { UART_NODE } from './machine_fdt.js';
@@ -18,7 +18,7 @@ import { Bus } from '../../bus/bus.js';
 import { GuestMemory } from '../../memory/guest_memory.js';
 import { PciBus } from '../../pci/pci_bus.js';
 import { UART_IER, UART_MCR, UART_REG } from '../../devices/legacy/serial_reg.js';
-import { mockArm64Image } from '../../loader/arm64_image_mock.js';
+import { mockArm64Image } from '../../loader/arm64_image.fixture.js';
 
 const VM = { fd: 7 } as VmFd;
 const KVM = {} as Kvm;

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildMachineFdt, GIC_FDT, UART_CLOCK_HZ, vcpuMpidr, type MachineFdtConfig } from './machine_fdt.js';
-import { cellsOf, dtcDecompile, dtcMissing, nodeAt, readFdt, stringsOf } from './fdt_reader.js';
+import { cellsOf, dtcDecompile, dtcMissing, nodeAt, readFdt, stringsOf } from './fdt_reader.fixture.js';
 import { IRQ, LAYOUT, MiB, pciIntxSpi } from './layout.js';
 
 const base: MachineFdtConfig = {

@@ -13,7 +13,7 @@ import { GuestMemory } from '../../memory/guest_memory.js';
 import type { VmFd } from '../../kvm/vm.js';
 import { UART_LSR, UART_REG } from '../../devices/legacy/serial_reg.js';
 import { createAarch64 } from './index.js';
-import { FakeKvm } from './fake_kvm.js';
+import { FakeKvm } from './fake_kvm.fixture.js';
 import { LAYOUT } from './layout.js';
 
 type Exit = { mmio: { addr: number; write: boolean; value: number } } | { systemEvent: number };

@@ -7,7 +7,7 @@ function setupBootVcpu(kvm: FakeKvm, vmFd: number, vcpuFd: number, e: typeof ent
   setBootRegisters(kvm, vcpuFd, e);
   return mpidr;
 }
-import { FakeKvm } from './fake_kvm.js';
+import { FakeKvm } from './fake_kvm.fixture.js';
 import { KvmError } from '../../kvm/errors.js';
 
 const entry = { pc: 0x8000_0000, fdt: 0x9fe0_0000 };

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { parseBzImage, SETUP_HEADER } from '../../loader/bzimage.js';
-import { debianBzImagePath, mockBzImage, NO_DEBIAN_KERNEL } from '../../loader/mock_images.js';
+import { debianBzImagePath, mockBzImage, NO_DEBIAN_KERNEL } from '../../loader/images.fixture.js';
 import { GuestMemory } from '../../memory/guest_memory.js';
 import {
   BOOT_PARAMS,

@@ -1,4 +1,4 @@
-import { fuzzTests } from '../../fuzz/testing.js';
+import { fuzzTests } from '../../fuzz/runner.fixture.js';
 import { TRANSPORT_TARGETS } from './pci_transport.fuzz.js';
 
 fuzzTests(TRANSPORT_TARGETS);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GuestMemory } from '../../memory/guest_memory.js';
-import { PackedDriver } from './mock.js';
+import { PackedDriver } from './mock_driver.fixture.js';
 import { PackedQueue } from './queue_packed.js';
 import { DescriptorChain, DescriptorChainError, QueueConfigError, VirtqueueError, type QueueFeatures } from './queue.js';
 import { PACKED, VIRTQ_DESC_F } from './constants.js';

@@ -1,5 +1,5 @@
 // Fuzz targets for the split and packed virtqueues with a well-behaved driver
-// (the mock in mock.ts): random batches of chains, direct or indirect, with
+// (the mock in mock_driver.fixture.ts): random batches of chains, direct or indirect, with
 // random buffer splits, used lengths and interrupt / notification settings.
 //
 // Invariants:
@@ -19,7 +19,7 @@ import fc from 'fast-check';
 import { RecordingMemory } from '../../fuzz/guest_ram.js';
 import { fuzzTarget, type FuzzTarget } from '../../fuzz/target.js';
 import { PACKED } from './constants.js';
-import { PackedDriver, SplitDriver, type MockBuffer, type UsedElement } from './mock.js';
+import { PackedDriver, SplitDriver, type MockBuffer, type UsedElement } from './mock_driver.fixture.js';
 import { DescriptorChain, type Virtqueue } from './queue.js';
 import { ringLayout, type RingLayout } from './queue.fuzz.js';
 import { PackedQueue } from './queue_packed.js';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GuestMemory } from '../../memory/guest_memory.js';
-import { SplitDriver } from './mock.js';
+import { SplitDriver } from './mock_driver.fixture.js';
 import { SplitQueue } from './queue_split.js';
 import { DescriptorChain, DescriptorChainError, QueueConfigError, VirtqueueError, type QueueFeatures } from './queue.js';
 import { VIRTQ_DESC_F } from './constants.js';

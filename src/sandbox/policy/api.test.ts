@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { ERRNO } from '../../native/linux.js';
 import { decode } from '../bpf.js';
 import { AUDIT_ARCH, F, MSG, SHUT, SIG, SOCK } from '../constants.js';
-import { checkSeccompProgram, describeAction, runSeccomp } from '../interp.js';
+import { checkSeccompProgram, describeAction, runSeccomp } from '../interp.fixture.js';
 import { buildPolicyProgram, SeccompPolicyError, type SeccompArch } from '../program.js';
 import { apiPolicyFor } from './api.js';
 

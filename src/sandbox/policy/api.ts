@@ -7,7 +7,7 @@
 // or processes, and signalling anyone else are refused.
 //
 // How the list was measured (Node 20.20, glibc 2.36, x86_64): the test
-// helper api/firecracker/seal_child.ts (spawns a stub VMM child, listens,
+// helper api/firecracker/seal_child.fixture.ts (spawns a stub VMM child, listens,
 // warms up as warmUpBeforeSeal() does, then marks the seal point with
 // prctl(PR_SET_NO_NEW_PRIVS)) was run under `strace -f` and driven through
 // a whole session: the Firecracker boot sequence, InstanceStart forwarded

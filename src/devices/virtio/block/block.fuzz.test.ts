@@ -1,4 +1,4 @@
-import { fuzzTests } from '../../../fuzz/testing.js';
+import { fuzzTests } from '../../../fuzz/runner.fixture.js';
 import { BLOCK_TARGETS } from './block.fuzz.js';
 
 fuzzTests(BLOCK_TARGETS);

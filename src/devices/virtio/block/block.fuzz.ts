@@ -21,7 +21,7 @@ import fc from 'fast-check';
 import { RecordingMemory, type Range } from '../../../fuzz/guest_ram.js';
 import { fuzzTarget, type FuzzTarget } from '../../../fuzz/target.js';
 import type { InterruptSink } from '../device.js';
-import { PackedDriver, SplitDriver, type MockBuffer } from '../mock.js';
+import { PackedDriver, SplitDriver, type MockBuffer } from '../mock_driver.fixture.js';
 import type { Virtqueue } from '../queue.js';
 import { maxReadsPerPop, ringLayout, type RingLayout } from '../queue.fuzz.js';
 import { PackedQueue } from '../queue_packed.js';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GuestMemory } from '../../../memory/guest_memory.js';
-import { PackedDriver, SplitDriver, type MockBuffer } from '../mock.js';
+import { PackedDriver, SplitDriver, type MockBuffer } from '../mock_driver.fixture.js';
 import { SplitQueue } from '../queue_split.js';
 import { PackedQueue } from '../queue_packed.js';
 import { SHARED, createSharedState, queueWord, QUEUE_WORD } from '../shared_state.js';

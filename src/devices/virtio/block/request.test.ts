@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GuestMemory } from '../../../memory/guest_memory.js';
-import { SplitDriver, type MockBuffer } from '../mock.js';
+import { SplitDriver, type MockBuffer } from '../mock_driver.fixture.js';
 import { SplitQueue } from '../queue_split.js';
 import { DescriptorChain } from '../queue.js';
 import { parseRequest, type BlockLimits, type BlockRequest } from './request.js';

@@ -1,4 +1,4 @@
-import { fuzzTests } from '../../../fuzz/testing.js';
+import { fuzzTests } from '../../../fuzz/runner.fixture.js';
 import { NET_TARGETS } from './net.fuzz.js';
 
 fuzzTests(NET_TARGETS);

@@ -22,7 +22,7 @@ import fc from 'fast-check';
 import { RecordingMemory, type Range } from '../../../fuzz/guest_ram.js';
 import { fuzzTarget, type FuzzTarget } from '../../../fuzz/target.js';
 import { VIRTIO_F, featureBit } from '../constants.js';
-import { PackedDriver, SplitDriver, type MockBuffer, type UsedElement } from '../mock.js';
+import { PackedDriver, SplitDriver, type MockBuffer, type UsedElement } from '../mock_driver.fixture.js';
 import type { Virtqueue } from '../queue.js';
 import { ringLayout, type RingLayout } from '../queue.fuzz.js';
 import { PackedQueue } from '../queue_packed.js';
@@ -30,7 +30,7 @@ import { SplitQueue } from '../queue_split.js';
 import { ETH, MAX_TX_FRAME, VIRTIO_NET_F, VIRTIO_NET_HDR, VIRTIO_NET_HDR_F, VIRTIO_NET_HDR_GSO } from './constants.js';
 import { checkTxHeader, decodeHeader, encodeHeader, type VnetHeader } from './header.js';
 import { NetRx, RX_SEGMENTS_PER_QUEUE_ENTRY } from './rx.js';
-import { FakeTap, concat } from './testing.js';
+import { FakeTap, concat } from './net.fixture.js';
 import { NetTx } from './tx.js';
 
 const HDR = VIRTIO_NET_HDR.SIZE;

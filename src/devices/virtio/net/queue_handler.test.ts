@@ -9,7 +9,7 @@ import { QUEUE_WORD, SHARED, createSharedState, queueWord } from '../shared_stat
 import { VIRTIO_NET_F, VIRTIO_NET_QUEUE } from './constants.js';
 import { FdPacketIo } from './packet_io.js';
 import { NetQueueHandler } from './queue_handler.js';
-import { LAYOUTS, RAM, TestRing, payload, withHeader, type Layout } from './testing.js';
+import { LAYOUTS, RAM, TestRing, payload, withHeader, type Layout } from './net.fixture.js';
 
 /** socket(2) constants (include/linux/socket.h, asm-generic/socket.h; the same on x86_64 and arm64). */
 const AF_UNIX = 1;

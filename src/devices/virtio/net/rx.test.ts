@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { VIRTIO_NET_HDR } from './constants.js';
 import { NetRx, RX_SPILL_SIZE } from './rx.js';
-import { FakeTap, LAYOUTS, TestRing, payload, withHeader, type Layout } from './testing.js';
+import { FakeTap, LAYOUTS, TestRing, payload, withHeader, type Layout } from './net.fixture.js';
 
 function setup(layout: Layout, mergeable: boolean, size = 16, gather?: number) {
   const ring = new TestRing(layout, size);

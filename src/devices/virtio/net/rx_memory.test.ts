@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { VIRTIO_NET_HDR } from './constants.js';
 import { NetRx, RX_SEGMENTS_PER_QUEUE_ENTRY } from './rx.js';
-import { FakeTap, LAYOUTS, TestRing, payload, withHeader } from './testing.js';
+import { FakeTap, LAYOUTS, TestRing, payload, withHeader } from './net.fixture.js';
 import { RecordingMemory } from '../../../fuzz/guest_ram.js';
 import { maxReadsPerPop } from '../queue.fuzz.js';
 

@@ -19,7 +19,7 @@ import { VIRTIO_NET_F } from '${HERE}constants.js';
 import { configureTap, openTap } from '${HERE}tap.js';
 import { FdPacketIo } from '${HERE}packet_io.js';
 import { NetQueueHandler } from '${HERE}queue_handler.js';
-import { RAM, TestRing, withHeader } from '${HERE}testing.js';
+import { RAM, TestRing, withHeader } from '${HERE}net.fixture.js';
 
 const tap = openTap('tsvt0');
 const features = [VIRTIO_F.VERSION_1, VIRTIO_NET_F.MRG_RXBUF, VIRTIO_NET_F.CSUM, VIRTIO_NET_F.GUEST_CSUM].reduce((a, b) => a | featureBit(b), 0n);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { VIRTIO_F, featureBit } from '../constants.js';
 import { MAX_TX_FRAME, VIRTIO_NET_F, VIRTIO_NET_HDR, VIRTIO_NET_HDR_F, VIRTIO_NET_HDR_GSO } from './constants.js';
 import { NetTx } from './tx.js';
-import { FakeTap, LAYOUTS, TestRing, payload, withHeader, type Layout } from './testing.js';
+import { FakeTap, LAYOUTS, TestRing, payload, withHeader, type Layout } from './net.fixture.js';
 
 const FEATURES = [VIRTIO_F.VERSION_1, VIRTIO_NET_F.CSUM, VIRTIO_NET_F.HOST_TSO4].reduce((a, b) => a | featureBit(b), 0n);
 

@@ -1,7 +1,7 @@
 // Test helper, run by seal.test.ts as its own process:
-//   node dist/src/api/firecracker/seal_child.js <kill|log|trace> SOCKET
+//   node dist/src/api/firecracker/seal_child.fixture.js <kill|log|trace> SOCKET
 // A Firecracker API supervisor as the CLI will run it with --seccomp: it
-// spawns its VMM child (stub_vmm_child.ts) first, starts the API server on
+// spawns its VMM child (stub_vmm_child.fixture.ts) first, starts the API server on
 // SOCKET, then seals itself with the API policy ('trace' only marks the
 // point with prctl(PR_SET_NO_NEW_PRIVS), for strace). After that it serves
 // the API, forwards InstanceStart's VmConfig and the state changes to the
@@ -19,9 +19,9 @@ import { hostSeccompArch } from '../../sandbox/program.js';
 import { apiPolicyFor } from '../../sandbox/policy/api.js';
 import type { InstanceState, VmController } from './controller.js';
 import { startApiServer } from './server.js';
-import type { StubReply, StubRequest } from './stub_vmm_child.js';
+import type { StubReply, StubRequest } from './stub_vmm_child.fixture.js';
 
-const STUB = fileURLToPath(new URL('./stub_vmm_child.js', import.meta.url));
+const STUB = fileURLToPath(new URL('./stub_vmm_child.fixture.js', import.meta.url));
 /** socket(2) arguments for the refused probe (include/linux/socket.h, net.h). */
 const AF_INET = 2;
 const SOCK_STREAM = 1;

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const SCRIPTS = fileURLToPath(new URL('../../../../../scripts/', import.meta.url));
+const SCRIPTS = fileURLToPath(new URL('../../../scripts/', import.meta.url));
 
 /** Runs `bash -c script` in a fresh namespace; null (test skipped) when namespaces are unavailable. */
 function inNetns(t: TestContext, script: string): string | null {

@@ -1,10 +1,10 @@
 // Test-only helpers for virtio-net: a fake TAP (PacketIo over arrays), frame
 // builders, and a ring of either layout driven through the driver mock
-// (../mock.ts) with receive/transmit chains whose buffers can be read back.
+// (../mock_driver.fixture.ts) with receive/transmit chains whose buffers can be read back.
 // Nothing in the VMM imports this.
 import { GuestMemory } from '../../../memory/guest_memory.js';
 import { ERRNO } from '../../../native/linux.js';
-import { PackedDriver, SplitDriver, type MockBuffer, type UsedElement } from '../mock.js';
+import { PackedDriver, SplitDriver, type MockBuffer, type UsedElement } from '../mock_driver.fixture.js';
 import { PackedQueue } from '../queue_packed.js';
 import { SplitQueue } from '../queue_split.js';
 import type { Virtqueue } from '../queue.js';
