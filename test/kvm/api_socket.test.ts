@@ -120,3 +120,21 @@ test('--config-file boots the same VM as the flags', { skip, timeout: 300_000 },
   assert.match(viaFile.stdout, /READY[\s\S]*SAME VM[\s\S]*BYE/);
   assert.equal(viaFile.stdout, viaFlags.stdout);
 });
+
+test('--metrics-interval writes the counters while the VM runs, and the last ones at exit', { skip, timeout: 300_000 }, async () => {
+  const metrics = join(dir, 'interval.jsonl');
+  const vmm = start(['-k', echo, '-m', '64M', '--metrics', metrics, '--metrics-interval', '1']);
+  await vmm.out.waitFor(/READY/, 120_000);
+  const lines = (): Array<{ utc_timestamp_ms: number; vcpus: Array<Record<string, number>> }> =>
+    existsSync(metrics) ? readFileSync(metrics, 'utf8').trim().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as { utc_timestamp_ms: number; vcpus: Array<Record<string, number>> }) : [];
+  const deadline = Date.now() + 120_000;
+  while (lines().length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  const running = lines();
+  assert.ok(running.length >= 2, `two lines while the guest runs, got ${running.length}`);
+  assert.ok(running[1]!.utc_timestamp_ms > running[0]!.utc_timestamp_ms);
+  vmm.child.stdin!.end('q');
+  assert.equal(await vmm.exited, 0, vmm.err.text);
+  const all = lines();
+  assert.ok(all.length > running.length, 'a last line at exit');
+  assert.ok((all.at(-1)!.vcpus[0]!['io'] ?? 0) >= (running.at(-1)!.vcpus[0]!['io'] ?? 0), 'counters only grow');
+});
