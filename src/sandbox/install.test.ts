@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { installSeccomp, SeccompInstallError, type SeccompSyscalls } from './install.js';
 import { buildSeccompProgram } from './program.js';
-import { ERRNO } from '../native/linux.js';
+import { ERRNO, VCPU_KICK_SIGNAL } from '../native/linux.js';
 import { PR, SECCOMP_FILTER_FLAG, SECCOMP_OP, SECCOMP_RET } from './constants.js';
 
-const PROGRAM = buildSeccompProgram('x86_64', { ioctls: [0xae80], mode: 'kill' }).bytes;
+const PROGRAM = buildSeccompProgram('x86_64', { ioctls: [0xae80], mode: 'kill', pid: 4242 }).bytes;
 const FAKE_ADDRESS = 0x7f0012345670n;
 
 interface Call {
@@ -157,6 +157,21 @@ test('live: clone3 and io_uring_setup answer ENOSYS instead of killing', { skip:
   assert.equal(run.code, 0, run.stderr);
   assert.deepEqual((result(run) as { results: number[] }).results, [-ERRNO.ENOSYS, -ERRNO.ENOSYS]);
 });
+
+test('live: the vCPU kick (tgkill of this process with VCPU_KICK_SIGNAL, rt_sigtimedwait) runs under the filter', { skip: SKIP }, async () => {
+  const run = await runChild('kill', 'kick');
+  assert.equal(run.signal, null, run.stderr);
+  assert.equal(run.code, 0, run.stderr);
+  assert.deepEqual((result(run) as { results: number[] }).results, [0, VCPU_KICK_SIGNAL], 'tgkill sent it, rt_sigtimedwait took it');
+});
+
+for (const call of ['tgkill-other', 'tkill']) {
+  test(`live: ${call === 'tkill' ? 'tkill' : 'tgkill into another process'}, even with SIGABRT, kills the process with SIGSYS`, { skip: SKIP }, async () => {
+    const run = await runChild('kill', call);
+    assert.equal(run.signal, 'SIGSYS', `code ${run.code}, result ${JSON.stringify(result(run))}, stderr: ${run.stderr}`);
+    assert.equal(result(run), undefined);
+  });
+}
 
 test('live: abort() after install dies of SIGABRT, not SIGSYS', { skip: SKIP }, async () => {
   const run = await runChild('kill', 'abort');

@@ -1,5 +1,5 @@
 // Test helper, run by install.test.ts as its own process:
-//   node dist/src/sandbox/install_child.js <kill|log> <denied|allowed|enosys|abort>
+//   node dist/src/sandbox/install_child.js <kill|log> <denied|allowed|enosys|kick|tgkill-other|tkill|abort>
 // Starts two Workers that wait for a message, installs the host's real policy
 // with TSYNC, reports Seccomp/NoNewPrivs of every thread, then has a Worker
 // that existed before the install make one syscall (or aborts the process).
@@ -11,12 +11,37 @@ import { Worker, isMainThread, parentPort } from 'node:worker_threads';
 import { native } from '../native/addon.js';
 import { applySeccomp } from './index.js';
 import { hostSeccompArch, policyFor, type SeccompMode } from './program.js';
+import { SIG } from './constants.js';
+import { VCPU_KICK_SIGNAL } from '../native/linux.js';
 
 /** socket(2) arguments for the denied probe (include/linux/socket.h, net.h). */
 const AF_INET = 2;
 const SOCK_STREAM = 1;
 
-type Call = 'denied' | 'allowed' | 'enosys' | 'quit';
+type Call = 'denied' | 'allowed' | 'enosys' | 'kick' | 'tgkill-other' | 'tkill' | 'quit';
+
+/** rt_sigprocmask's `how` (asm-generic/signal-defs.h) and the kernel's sigset size (64 signals). */
+const SIG_BLOCK = 0;
+const SIGSET_BYTES = 8;
+/** A thread id no thread has (PID_MAX_LIMIT is 2^22): a signal sent to it finds nobody (ESRCH). */
+const NO_SUCH_TID = 0x7ffffff0;
+/** Read now, before the install: process.ppid makes a getppid call, which the filter refuses. */
+const PARENT = process.ppid;
+
+/**
+ * What the vCPU kick does (vcpu/kick.ts): block the kick signal, send it to
+ * this thread with tgkill(own pid, own tid), take it back with
+ * rt_sigtimedwait (zero timeout). Returns [tgkill, rt_sigtimedwait] results.
+ */
+function kick(): number[] {
+  const set = Buffer.alloc(SIGSET_BYTES);
+  set.writeBigUInt64LE(1n << BigInt(VCPU_KICK_SIGNAL - 1));
+  const timeout = Buffer.alloc(16); // struct timespec {0, 0}: do not wait
+  const blocked = native.rawSyscall(syscallNumber('rt_sigprocmask'), SIG_BLOCK, native.address(set), 0, SIGSET_BYTES);
+  if (blocked !== 0) return [blocked];
+  const sent = native.rawSyscall(syscallNumber('tgkill'), process.pid, native.gettid(), VCPU_KICK_SIGNAL);
+  return [sent, native.rawSyscall(syscallNumber('rt_sigtimedwait'), native.address(set), 0, native.address(timeout), SIGSET_BYTES)];
+}
 
 function report(value: object): void {
   native.write(1, Buffer.from(`${JSON.stringify(value)}\n`));
@@ -31,6 +56,10 @@ function syscallNumber(name: string): number {
 function perform(call: Exclude<Call, 'quit'>): number[] {
   if (call === 'denied') return [native.rawSyscall(syscallNumber('socket'), AF_INET, SOCK_STREAM, 0)];
   if (call === 'allowed') return [native.rawSyscall(syscallNumber('gettid'))];
+  if (call === 'kick') return kick();
+  // SIGABRT (allowed as a signal) to a thread of the parent: the target process decides. ESRCH if it ran.
+  if (call === 'tgkill-other') return [native.rawSyscall(syscallNumber('tgkill'), PARENT, NO_SUCH_TID, SIG.ABRT)];
+  if (call === 'tkill') return [native.rawSyscall(syscallNumber('tkill'), NO_SUCH_TID, SIG.ABRT)];
   return [native.rawSyscall(syscallNumber('clone3'), 0, 0), native.rawSyscall(syscallNumber('io_uring_setup'), 1, 0)];
 }
 
@@ -68,7 +97,7 @@ async function runMain(mode: SeccompMode, action: string): Promise<void> {
   // /proc files are opened now: after install, openat is refused.
   const tasks = readdirSync('/proc/self/task').map((t) => ({ tid: Number(t), fd: openSync(`/proc/self/task/${t}/status`, 'r') }));
 
-  const program = applySeccomp({ ioctls: [], mode });
+  const program = applySeccomp({ ioctls: [], mode, pid: process.pid });
 
   const threads: ThreadStatus[] = tasks.map(({ tid, fd }) => {
     const buf = Buffer.alloc(8192);

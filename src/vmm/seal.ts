@@ -8,7 +8,7 @@ import { buildSeccompProgram, installSeccomp } from '../sandbox/index.js';
 import { RUNTIME_IOCTLS } from '../sandbox/policy/runtime_ioctls.js';
 
 export function sealProcess(arch: ArchName, mode: 'kill' | 'log', log: (line: string) => void): void {
-  const program = buildSeccompProgram(arch, { ioctls: RUNTIME_IOCTLS, mode });
+  const program = buildSeccompProgram(arch, { ioctls: RUNTIME_IOCTLS, mode, pid: process.pid });
   installSeccomp(program.bytes);
   log(`seccomp: ${mode === 'log' ? 'logging (not enforcing)' : 'enforcing'} a ${program.instructions}-instruction ${arch} allowlist on every thread`);
 }

@@ -39,7 +39,7 @@ export const SYSCALLS_AARCH64 = {
   clock_gettime: 113,
   sched_yield: 124,
   restart_syscall: 128,
-  tkill: 130,
+  rt_sigtimedwait: 137,
   tgkill: 131,
   rt_sigaction: 134,
   rt_sigprocmask: 135,
@@ -56,6 +56,7 @@ export const SYSCALLS_AARCH64 = {
   io_uring_setup: 425,
   clone3: 435,
   // not in the policy: killed
+  tkill: 130,
   unlinkat: 35,
   mount: 40,
   pivot_root: 41,

@@ -19,9 +19,9 @@
 // forbidden: everything that opens files, creates Workers or first touches
 // process.stdin (libuv reopens a tty stdin) must happen before install.
 
-import { ERRNO, FALLOC } from '../../native/linux.js';
+import { ERRNO, FALLOC, VCPU_KICK_SIGNAL } from '../../native/linux.js';
 import { CLONE, CLONE_NAMESPACE_FLAGS, F, SIG } from '../constants.js';
-import type { PolicyEntry } from './types.js';
+import { OWN_PID, type PolicyEntry } from './types.js';
 
 /** Syscall names allowed on both architectures. */
 export type CommonSyscall =
@@ -30,7 +30,7 @@ export type CommonSyscall =
   | 'mmap' | 'mprotect' | 'munmap' | 'madvise' | 'brk'
   | 'close' | 'fcntl' | 'getpid' | 'gettid' | 'clock_gettime'
   | 'sched_yield' | 'rt_sigprocmask' | 'rt_sigaction' | 'rt_sigreturn' | 'restart_syscall'
-  | 'tgkill' | 'tkill'
+  | 'tgkill' | 'rt_sigtimedwait'
   | 'clone' | 'clone3' | 'set_robust_list' | 'rseq' | 'io_uring_setup'
   | 'exit' | 'exit_group' | 'openat';
 
@@ -120,14 +120,14 @@ export const COMMON_ENTRIES: readonly PolicyEntry<CommonSyscall>[] = [
   { name: 'restart_syscall', reason: 'the kernel resumes a poll/futex/sleep with a timeout interrupted by one of those handlers' },
   {
     name: 'tgkill',
-    reason: 'abort() -> raise(SIGABRT): a failed assertion must die with SIGABRT, not SIGSYS. SIGABRT only',
-    rule: { kind: 'argIn', arg: 2, values: [SIG.ABRT] },
+    reason:
+      'abort() -> raise(SIGABRT): a failed assertion must die with SIGABRT, not SIGSYS; vcpu/kick.ts: ' +
+      'tgkill(own pid, vCPU tid, VCPU_KICK_SIGNAL) kicks a vCPU thread out of KVM_RUN. Only into this ' +
+      'process (tgid = the VMM\'s pid, an input of the filter) and only those two signals. tkill, which ' +
+      'names no process and could reach any thread on the host, is not allowed',
+    rule: { kind: 'argsIn', args: [{ arg: 0, values: [OWN_PID] }, { arg: 2, values: [SIG.ABRT, VCPU_KICK_SIGNAL] }] },
   },
-  {
-    name: 'tkill',
-    reason: 'raise(SIGABRT) in C libraries that use tkill (musl, older glibc). SIGABRT only',
-    rule: { kind: 'argIn', arg: 1, values: [SIG.ABRT] },
-  },
+  { name: 'rt_sigtimedwait', reason: 'vcpu/kick.ts: consume the kick signal' },
   {
     name: 'clone',
     reason:

@@ -33,7 +33,7 @@ export const SYSCALLS_X86_64 = {
   fdatasync: 75,
   fallocate: 285,
   gettid: 186,
-  tkill: 200,
+  rt_sigtimedwait: 128,
   futex: 202,
   restart_syscall: 219,
   clock_gettime: 228,
@@ -51,6 +51,7 @@ export const SYSCALLS_X86_64 = {
   io_uring_setup: 425,
   clone3: 435,
   // not in the policy: killed
+  tkill: 200,
   open: 2,
   mremap: 25,
   socket: 41,
