@@ -23,6 +23,17 @@ export function seccompKillMessage(): string {
   );
 }
 
+/**
+ * The VMM process's environment: the user's, plus how to find this
+ * supervisor, and UV_USE_IO_URING=0 whatever the user's says: libuv would
+ * otherwise make io_uring rings at start-up (the default on Node 20.3-20.11,
+ * or UV_USE_IO_URING=1 on later ones), whose I/O bypasses the seccomp filter
+ * and whose io_uring_enter the filter kills (sandbox/io_uring.ts).
+ */
+export function vmmChildEnv(env: NodeJS.ProcessEnv, supervisorPid: number): NodeJS.ProcessEnv {
+  return { ...env, TSVMM_SUPERVISED: '1', TSVMM_SUPERVISOR_PID: String(supervisorPid), UV_USE_IO_URING: '0' };
+}
+
 /** Runs the VMM in a child process and returns the exit code to use. */
 export function supervise(argv: readonly string[]): Promise<number> {
   const stdinIsTty = isatty(0);
@@ -48,7 +59,7 @@ export function supervise(argv: readonly string[]): Promise<number> {
 
   const child = spawn(process.execPath, [CHILD, ...argv], {
     stdio: ['inherit', 'inherit', 'pipe', 'ipc'],
-    env: { ...process.env, TSVMM_SUPERVISED: '1', TSVMM_SUPERVISOR_PID: String(process.pid) },
+    env: vmmChildEnv(process.env, process.pid),
   });
 
   child.on('message', (msg: unknown) => {

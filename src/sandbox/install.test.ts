@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { installSeccomp, SeccompInstallError, type SeccompSyscalls } from './install.js';
@@ -172,6 +172,46 @@ for (const call of ['tgkill-other', 'tkill']) {
     assert.equal(result(run), undefined);
   });
 }
+
+/** Runs the child with `action`, sends it SIGUSR1 once it reports the install, and collects the run. */
+function runChildSignalled(action: string): Promise<ChildRun> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CHILD, 'kill', action], { cwd: tmpdir(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let sent = false;
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      if (!sent && stdout.includes('"event":"installed"')) {
+        sent = true;
+        child.kill('SIGUSR1');
+      }
+    });
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code, signal) => {
+      const lines = stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+      resolve({ code, signal, lines, stderr });
+    });
+  });
+}
+
+test('live: SIGUSR1 to a sealed process whose inspector trigger was replaced: one line, no inspector, exit 0', { skip: SKIP }, async () => {
+  const run = await runChildSignalled('sigusr1');
+  assertAllThreadsFiltered(run);
+  assert.equal(run.signal, null, `died of ${run.signal}; stderr: ${run.stderr}`);
+  assert.equal(run.code, 0, run.stderr);
+  const logs = run.lines.filter((l) => l['event'] === 'log');
+  assert.equal(logs.length, 1);
+  assert.match(String(logs[0]!['line']), /SIGUSR1 ignored/);
+  assert.equal(result(run)?.['inspector'], null, 'no inspector started');
+  assert.doesNotMatch(run.stderr, /Debugger listening/);
+});
+
+test('live: without it, SIGUSR1 starts Node\'s inspector, whose socket the filter kills (SIGSYS)', { skip: SKIP }, async () => {
+  const run = await runChildSignalled('sigusr1-bare');
+  assert.equal(run.signal, 'SIGSYS', `code ${run.code}, stderr: ${run.stderr}`);
+  assert.equal(result(run), undefined);
+});
 
 test('live: abort() after install dies of SIGABRT, not SIGSYS', { skip: SKIP }, async () => {
   const run = await runChild('kill', 'abort');

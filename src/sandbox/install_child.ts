@@ -1,15 +1,19 @@
 // Test helper, run by install.test.ts as its own process:
-//   node dist/src/sandbox/install_child.js <kill|log> <denied|allowed|enosys|kick|tgkill-other|tkill|abort>
+//   node dist/src/sandbox/install_child.js <kill|log> <denied|allowed|enosys|kick|tgkill-other|tkill|abort|sigusr1|sigusr1-bare>
 // Starts two Workers that wait for a message, installs the host's real policy
 // with TSYNC, reports Seccomp/NoNewPrivs of every thread, then has a Worker
 // that existed before the install make one syscall (or aborts the process).
+// sigusr1: keepInspectorClosed before the install, then wait for a SIGUSR1
+// from the test (sigusr1-bare: the same without keepInspectorClosed).
 // After install it only does what the policy allows: native.read/write,
 // postMessage, and a normal exit. Output: one JSON object per line on stdout.
 
 import { openSync, readdirSync } from 'node:fs';
 import { Worker, isMainThread, parentPort } from 'node:worker_threads';
 import { native } from '../native/addon.js';
+import { url as inspectorUrl } from 'node:inspector';
 import { applySeccomp } from './index.js';
+import { keepInspectorClosed } from './inspector.js';
 import { hostSeccompArch, policyFor, type SeccompMode } from './program.js';
 import { SIG } from './constants.js';
 import { VCPU_KICK_SIGNAL } from '../native/linux.js';
@@ -97,6 +101,15 @@ async function runMain(mode: SeccompMode, action: string): Promise<void> {
   // /proc files are opened now: after install, openat is refused.
   const tasks = readdirSync('/proc/self/task').map((t) => ({ tid: Number(t), fd: openSync(`/proc/self/task/${t}/status`, 'r') }));
 
+  let signalled: () => void = () => undefined;
+  const gotSignal = new Promise<void>((resolve) => (signalled = resolve));
+  if (action === 'sigusr1') {
+    keepInspectorClosed((line) => {
+      report({ event: 'log', line });
+      signalled();
+    });
+  }
+
   const program = applySeccomp({ ioctls: [], mode, pid: process.pid });
 
   const threads: ThreadStatus[] = tasks.map(({ tid, fd }) => {
@@ -107,6 +120,12 @@ async function runMain(mode: SeccompMode, action: string): Promise<void> {
   report({ event: 'installed', instructions: program.instructions, workerTids: ready.map((r) => r.tid), threads });
 
   if (action === 'abort') process.abort();
+  if (action === 'sigusr1' || action === 'sigusr1-bare') {
+    await gotSignal; // sigusr1-bare: never; the inspector's socket() ends the process
+    report({ event: 'result', results: [], inspector: inspectorUrl() ?? null });
+    for (const w of workers) w.postMessage('quit' satisfies Call);
+    return;
+  }
   const first = workers[0] as Worker;
   first.postMessage(action as Call);
   const answer = await once<{ results: number[]; tid: number }>(first);

@@ -1,0 +1,14 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { vmmChildEnv } from './supervisor.js';
+
+test('the VMM process runs with UV_USE_IO_URING=0 whatever the user set, and finds its supervisor', () => {
+  for (const user of ['1', '0', undefined]) {
+    const env = vmmChildEnv({ PATH: '/usr/bin', UV_USE_IO_URING: user, TSVMM_KVM_DEVICE: '/dev/kvm2' }, 4321);
+    assert.equal(env['UV_USE_IO_URING'], '0', `user's UV_USE_IO_URING=${user}`);
+    assert.equal(env['TSVMM_SUPERVISOR_PID'], '4321');
+    assert.equal(env['TSVMM_SUPERVISED'], '1');
+    assert.equal(env['PATH'], '/usr/bin', "the rest of the user's environment is kept");
+    assert.equal(env['TSVMM_KVM_DEVICE'], '/dev/kvm2');
+  }
+});
