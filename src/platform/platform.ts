@@ -16,6 +16,7 @@ import type { VirtioDeviceSpec } from '../devices/virtio/spec.js';
 import { GsiRouter } from '../kvm/gsi_router.js';
 import { VmFd } from '../kvm/vm.js';
 import { GuestMemory, type GuestMemoryDescriptor } from '../memory/guest_memory.js';
+import { BarSpace, type AddressRange } from '../pci/bar_space.js';
 import { assignPciResources } from '../pci/firmware.js';
 import { PciBus } from '../pci/pci_bus.js';
 
@@ -73,8 +74,10 @@ export async function createPlatform(d: PlatformData, log: (line: string) => voi
     const router = new GsiRouter(vm, arch.defaultGsiRoutes(), arch.firstMsiGsi);
     const pci = new PciBus();
     arch.attachPciBus(ctx, pci);
+    const ram: AddressRange[] = ctx.memory.slots().map((s) => ({ start: s.gpa, end: s.gpa + s.size, name: 'guest RAM' }));
+    const bars = new BarSpace(mmio, [...ram, ...arch.reservedRanges], log);
     d.virtio.forEach((spec, i) => {
-      const host = new VirtioPciHost(vm, mmio, router, spec, log);
+      const host = new VirtioPciHost(vm, mmio, bars, router, spec, log);
       const transport = new VirtioPciTransport(kinds[i]!.createDeviceModel(spec.backend, log), new Int32Array(spec.state), host);
       host.attach(transport);
       pci.add(transport, spec.slot);
