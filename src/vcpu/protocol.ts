@@ -13,6 +13,8 @@ export interface VcpuWorkerData {
   mmapSize: number;
   /** Set to 1 by the main thread once the process is sealed and the guest may run. */
   go: Int32Array;
+  /** The bounded log channel's words (devices/worker_log.ts); the main thread holds the other end. */
+  log: SharedArrayBuffer;
 }
 
 export type VcpuWorkerMessage = { kind: 'ready' } | { kind: 'log'; line: string } | { kind: 'stopped'; stop: GuestStop } | { kind: 'error'; message: string };

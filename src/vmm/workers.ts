@@ -6,6 +6,7 @@
 import { Worker } from 'node:worker_threads';
 import type { GuestStop } from '../arch/arch.js';
 import type { DeviceWorkerData, DeviceWorkerMessage } from '../devices/virtio/worker.js';
+import { LogReceiver, createLogWords } from '../devices/worker_log.js';
 import type { PlatformData } from '../platform/platform.js';
 import type { VcpuWorkerData, VcpuWorkerMessage } from '../vcpu/protocol.js';
 import type { Machine } from './machine.js';
@@ -36,15 +37,29 @@ export function startWorkers(p: PreparedVm, m: Machine, consoleOutFd: number, ev
   const mmapSize = m.kvm.vcpuMmapSize();
   const waiting: Array<Promise<void>> = [];
   const failed = (what: string) => (err: Error) => events.stopped({ code: 1, reason: `${what} thread failed: ${err.message}` });
+  /** A worker's log channel: its words for the worker, and how this thread writes one of its lines. */
+  const logChannel = (): { words: SharedArrayBuffer; write(line: string): void } => {
+    const words = createLogWords();
+    const receiver = new LogReceiver(words);
+    return {
+      words,
+      write: (line) => {
+        events.log(line);
+        const note = receiver.written();
+        if (note !== undefined) events.log(note);
+      },
+    };
+  };
 
   for (const vcpuFd of m.vcpuFds) {
-    const data: VcpuWorkerData = { platform, vcpuFd, mmapSize, go };
+    const log = logChannel();
+    const data: VcpuWorkerData = { platform, vcpuFd, mmapSize, go, log: log.words };
     const w = new Worker(new URL('../vcpu/worker.js', import.meta.url), { workerData: data });
     waiting.push(
       new Promise((ready) => {
         w.on('message', (msg: VcpuWorkerMessage) => {
           if (msg.kind === 'ready') ready();
-          else if (msg.kind === 'log') events.log(msg.line);
+          else if (msg.kind === 'log') log.write(msg.line);
           else if (msg.kind === 'stopped') events.stopped(msg.stop);
           else events.stopped({ code: 1, reason: `vCPU thread failed: ${msg.message}` });
         });
@@ -53,13 +68,14 @@ export function startWorkers(p: PreparedVm, m: Machine, consoleOutFd: number, ev
     w.on('error', failed('vCPU'));
   }
   for (const spec of p.virtio) {
-    const data: DeviceWorkerData = { memory: m.memoryDescriptor, spec };
+    const log = logChannel();
+    const data: DeviceWorkerData = { memory: m.memoryDescriptor, spec, log: log.words };
     const w = new Worker(new URL('../devices/virtio/worker.js', import.meta.url), { workerData: data });
     waiting.push(
       new Promise((ready) => {
         w.on('message', (msg: DeviceWorkerMessage) => {
           if (msg.kind === 'ready') ready();
-          else events.log(msg.line);
+          else log.write(msg.line);
         });
       }),
     );
