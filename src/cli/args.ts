@@ -6,7 +6,8 @@ import { DEFAULT_MEMORY, MAX_VCPUS, MIN_MEMORY, type CpuTemplate, type DiskConfi
 
 export { DEFAULT_MEMORY, MIN_MEMORY };
 
-export type ParseResult = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; config: VmConfig };
+/** `logFile`: --log FILE, where tsvmm's own lines go instead of stderr (the CLI's business, not the VM's). */
+export type ParseResult = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; config: VmConfig; logFile: string | undefined };
 
 export class UsageError extends Error {
   constructor(message: string) {
@@ -30,6 +31,7 @@ to send Ctrl-A to the guest; Ctrl-A h lists these keys.
       --mac XX:XX:XX:XX:XX:XX  the MAC of the --net before it (default: stable, locally administered)
       --cpu-template T   baseline (hide cx16, xsave, avx*, pcid...) or host (KVM's set)
       --seccomp[=log]    confine the VMM with a seccomp allowlist (log: audit only)
+      --log FILE         tsvmm's own lines to FILE (appended; created 0600) instead of stderr
   -h, --help             this text
   -V, --version          print the version
 
@@ -55,7 +57,7 @@ function fmtGiB(n: number): string {
   return `${(n / 1024 ** 3).toFixed(1)} GiB`;
 }
 
-const VALUED = ['--kernel', '--initrd', '--disk', '--append', '--cmdline', '--memory', '--seccomp', '--net', '--mac', '--cpu-template', '--cpus'];
+const VALUED = ['--kernel', '--initrd', '--disk', '--append', '--cmdline', '--memory', '--seccomp', '--net', '--mac', '--cpu-template', '--cpus', '--log'];
 const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
 
 /** Parses `-c N`: a whole number in 1..MAX_VCPUS (KVM_CAP_MAX_VCPUS may lower the limit at run time). */
@@ -76,6 +78,7 @@ export function parseArgs(argv: readonly string[], hostMemory: number = totalmem
   const disks: DiskConfig[] = [];
   const nets: Array<{ tap: string | undefined; mac: string | undefined }> = [];
   let memoryText: string | undefined;
+  let logFile: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     let arg = argv[i]!;
     let inline: string | undefined;
@@ -156,6 +159,13 @@ export function parseArgs(argv: readonly string[], hostMemory: number = totalmem
         last.mac = v.toLowerCase();
         break;
       }
+      case '--log': {
+        const v = value();
+        if (v === '') throw new UsageError('--log needs a file name');
+        if (logFile !== undefined) throw new UsageError(`--log ${v}: only one --log`);
+        logFile = v;
+        break;
+      }
       case '--cpu-template': {
         const v = value();
         if (v !== 'baseline' && v !== 'host') throw new UsageError(`--cpu-template ${v}: expected baseline or host`);
@@ -170,5 +180,5 @@ export function parseArgs(argv: readonly string[], hostMemory: number = totalmem
   if (kernel === '') throw new UsageError('no kernel given: use -k KERNEL (see tsvmm --help)');
   const memoryBytes = memoryText !== undefined ? parseMemorySize(memoryText, hostMemory) : DEFAULT_MEMORY;
   const config: VmConfig = { kernel, initrd, append, memoryBytes, cpus, disks, nets: nets as NetConfig[], seccomp, cpuTemplate };
-  return { kind: 'run', config };
+  return { kind: 'run', config, logFile };
 }

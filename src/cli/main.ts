@@ -24,5 +24,5 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`tsvmm ${pkg.version}\n`);
     return 0;
   }
-  return supervise(argv);
+  return supervise(argv, parsed.logFile);
 }

@@ -8,6 +8,7 @@ test('the VMM process runs with UV_USE_IO_URING=0 whatever the user set, and fin
     assert.equal(env['UV_USE_IO_URING'], '0', `user's UV_USE_IO_URING=${user}`);
     assert.equal(env['TSVMM_SUPERVISOR_PID'], '4321');
     assert.equal(env['TSVMM_SUPERVISED'], '1');
+    assert.equal(env['TSVMM_LOG_FD'], '4', "tsvmm's lines: the fd after the IPC channel");
     assert.equal(env['PATH'], '/usr/bin', "the rest of the user's environment is kept");
     assert.equal(env['TSVMM_KVM_DEVICE'], '/dev/kvm2');
   }

@@ -5,20 +5,32 @@
 // chance to clean up). It never installs the seccomp filter itself.
 //
 // The child talks to it over the IPC channel: {raw: true} when the guest is
-// about to run. The child's stderr passes through here so that its lines get
-// "\r\n" while the terminal is raw.
+// about to run. tsvmm's own lines do not pass through here: the child writes
+// them itself to its fd 4 (TSVMM_LOG_FD), which is this process's stderr or
+// the --log file, so that they can be kept off the guest's partial console
+// lines (console/log_writer.ts). The child's stderr (Node's own messages, if
+// any) still passes through here and gets "\r\n" while the terminal is raw.
+//
+// This process's own lines (after the VMM died: a seccomp kill, a signal)
+// go to the same place. It cannot know where the guest's output stopped, so
+// when the console shares that file and the guest had run, they start with a
+// line break of their own (after an empty line, if the guest's had ended).
 import { spawn } from 'node:child_process';
+import { writeSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { isatty } from 'node:tty';
 import { fileURLToPath } from 'node:url';
 import { getTermios, makeRaw, setTermios } from './termios.js';
+import { LogFileError, openLogFile, sameFile } from './log_file.js';
 
 const CHILD = fileURLToPath(new URL('./vmm_child.js', import.meta.url));
 const FORWARDED_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+/** The child's fd for tsvmm's lines: after stdin, stdout, stderr and the IPC channel. */
+const CHILD_LOG_FD = 4;
 
 export function seccompKillMessage(): string {
   return (
-    'tsvmm: the seccomp filter killed the VMM (SIGSYS): it made a system call outside the allowlist. ' +
+    'the seccomp filter killed the VMM (SIGSYS): it made a system call outside the allowlist. ' +
     "Rerun with --seccomp=log and look for 'type=1326' / 'syscall=' lines in `dmesg` or /var/log/audit/audit.log to find it."
   );
 }
@@ -31,11 +43,30 @@ export function seccompKillMessage(): string {
  * and whose io_uring_enter the filter kills (sandbox/io_uring.ts).
  */
 export function vmmChildEnv(env: NodeJS.ProcessEnv, supervisorPid: number): NodeJS.ProcessEnv {
-  return { ...env, TSVMM_SUPERVISED: '1', TSVMM_SUPERVISOR_PID: String(supervisorPid), UV_USE_IO_URING: '0' };
+  return { ...env, TSVMM_SUPERVISED: '1', TSVMM_SUPERVISOR_PID: String(supervisorPid), TSVMM_LOG_FD: String(CHILD_LOG_FD), UV_USE_IO_URING: '0' };
 }
 
-/** Runs the VMM in a child process and returns the exit code to use. */
-export function supervise(argv: readonly string[]): Promise<number> {
+/** Runs the VMM in a child process and returns the exit code to use. `logFile`: --log FILE. */
+export function supervise(argv: readonly string[], logFile?: string): Promise<number> {
+  let logFd = 2;
+  if (logFile !== undefined) {
+    try {
+      logFd = openLogFile(logFile);
+    } catch (err) {
+      if (!(err instanceof LogFileError)) throw err;
+      process.stderr.write(`tsvmm: ${err.message}\n`);
+      return Promise.resolve(1);
+    }
+  }
+  let guestRan = false;
+  const say = (line: string): void => {
+    const fresh = guestRan && sameFile(1, logFd) ? '\n' : '';
+    try {
+      writeSync(logFd, `${fresh}tsvmm: ${line}\n`);
+    } catch {
+      // Nowhere left to say it (the terminal or file is gone).
+    }
+  };
   const stdinIsTty = isatty(0);
   let saved: Buffer | undefined;
   if (stdinIsTty) {
@@ -58,12 +89,14 @@ export function supervise(argv: readonly string[]): Promise<number> {
   };
 
   const child = spawn(process.execPath, [CHILD, ...argv], {
-    stdio: ['inherit', 'inherit', 'pipe', 'ipc'],
+    stdio: ['inherit', 'inherit', 'pipe', 'ipc', logFd],
     env: vmmChildEnv(process.env, process.pid),
   });
 
   child.on('message', (msg: unknown) => {
-    if (typeof msg === 'object' && msg !== null && (msg as { raw?: unknown }).raw === true && saved !== undefined && !raw) {
+    if (typeof msg !== 'object' || msg === null || (msg as { raw?: unknown }).raw !== true) return;
+    guestRan = true;
+    if (saved !== undefined && !raw) {
       setTermios(0, makeRaw(saved));
       raw = true;
     }
@@ -84,11 +117,11 @@ export function supervise(argv: readonly string[]): Promise<number> {
       restore();
       for (const sig of FORWARDED_SIGNALS) process.off(sig, forward);
       if (signal === 'SIGSYS') {
-        process.stderr.write(seccompKillMessage() + '\n');
+        say(seccompKillMessage());
         resolve(128 + osConstants.signals.SIGSYS);
       } else if (signal !== null) {
         if (!FORWARDED_SIGNALS.includes(signal as (typeof FORWARDED_SIGNALS)[number])) {
-          process.stderr.write(`tsvmm: the VMM process died of ${signal}\n`);
+          say(`the VMM process died of ${signal}`);
         }
         resolve(128 + (osConstants.signals[signal] ?? 0));
       } else {
@@ -97,7 +130,7 @@ export function supervise(argv: readonly string[]): Promise<number> {
     };
     child.on('error', (err) => {
       restore();
-      process.stderr.write(`tsvmm: cannot start the VMM process: ${err.message}\n`);
+      say(`cannot start the VMM process: ${err.message}`);
       resolve(1);
     });
     // 'close' waits for stderr to drain, so the child's last line is printed.

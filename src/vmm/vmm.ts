@@ -35,7 +35,7 @@ export async function runVmm(config: VmConfig, host: VmmHost): Promise<number> {
   const prepared = prepareVm(config, arch, host.log);
   const machine = createMachine(prepared, host.log);
   const lifecycle = new VmLifecycle(host);
-  const workers = startWorkers(prepared, machine, host.consoleOutFd, { log: host.log, stopped: (s) => lifecycle.stop(s) });
+  const workers = startWorkers(prepared, machine, { outFd: host.consoleOutFd, line: host.consoleLine }, { log: host.log, stopped: (s) => lifecycle.stop(s) });
   void workers.ready.then(() => lifecycle.start(machine, workers, seal));
   return lifecycle.exited;
 }

@@ -25,12 +25,12 @@ export interface VmWorkers {
   go(): void;
 }
 
-export function startWorkers(p: PreparedVm, m: Machine, consoleOutFd: number, events: WorkerEvents): VmWorkers {
+export function startWorkers(p: PreparedVm, m: Machine, console: { outFd: number; line: SharedArrayBuffer | undefined }, events: WorkerEvents): VmWorkers {
   const platform: PlatformData = {
     arch: p.arch.name,
     vmFd: m.vm.fd,
     memory: m.memoryDescriptor,
-    console: { ring: m.consoleRing.buffer, flags: m.consoleFlags, outFd: consoleOutFd },
+    console: { ring: m.consoleRing.buffer, flags: m.consoleFlags, outFd: console.outFd, line: console.line },
     virtio: p.virtio,
   };
   const go = new Int32Array(new SharedArrayBuffer(4));

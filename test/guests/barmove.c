@@ -6,8 +6,11 @@
  *
  *   1. find the two virtio-blk functions, set up A and B, write sector 1 of
  *      each (pattern by disk) and read it back;
- *   2. move A's BAR 0 onto B's: B still answers at its address (its
- *      num_queues reads 1), nothing answers at A's old one (all ones);
+ *   2. move A's BAR 0 onto B's with a console line left open ("moving A
+ *      onto B..."), held open for a while (the VMM's line about the overlap
+ *      must start on a line of its own even so), then finished: B still
+ *      answers at its address (its num_queues reads 1), nothing answers at
+ *      A's old one (all ones);
  *   3. move A onto the local APIC page and onto RAM (then B still answers);
  *   4. move A back: A answers again; write and read sector 2 of A and of B
  *      through their queues (kicks through the notify registers).
@@ -23,6 +26,8 @@
 #define LAPIC_PAGE 0xfee00000ull
 #define RAM_TARGET 0x01000000ull /* 16 MiB: guest RAM, clear of this image */
 #define TIMEOUT_TSC 15000000000ull
+/* how long the open console line stays open: ~0.2 s at 3 GHz */
+#define OPEN_LINE_TSC 600000000ull
 
 struct blk_outhdr {
     uint32_t type;
@@ -132,7 +137,11 @@ int main(void)
     write_and_read(a, 1, 0xa1);
     write_and_read(b, 1, 0xb1);
 
+    puts("barmove: moving A onto B...");
     move_bar(a, b->bar);
+    for (uint64_t t0 = rdtsc(); rdtsc() - t0 < OPEN_LINE_TSC;)
+        cpu_relax();
+    puts(" moved\n");
     if (num_queues_at(b->bar) != 1)
         failf("B's num_queues reads 0x%x with A's BAR moved onto it", num_queues_at(b->bar));
     if (num_queues_at(a->bar) != 0xffff)
