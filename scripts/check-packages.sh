@@ -80,20 +80,25 @@ for line in "${NEEDS[@]}"; do
 	fi
 done
 
-# Node.js itself: >= 20, and the headers node-gyp is told to use, if any.
+# Node.js itself (not from Debian's archive: bookworm's nodejs is 18): >= 20,
+# and the headers node-gyp is told to use, if any.
+node_missing=0
 node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
 if [ "$node_major" -lt 20 ]; then
-	echo "missing: node >= 20 (found ${node_major/#0/none}): everything"
-	missing+=(nodejs)
+	echo "missing: node >= 20 (found ${node_major/#0/none}; from nodejs.org or NodeSource, Debian's is older): everything"
+	node_missing=1
 fi
 nodedir=$(npm config get nodedir 2>/dev/null || true)
-if [ -n "$nodedir" ] && [ "$nodedir" != undefined ] && [ "$nodedir" != null ] && [ ! -e "$nodedir/include/node/node_api.h" ]; then
-	echo "missing: $nodedir/include/node/node_api.h (npm's nodedir; the nodejs package's headers): node-gyp builds the addon against it"
-	missing+=(nodejs)
+if [ "$node_major" -ge 20 ] && [ -n "$nodedir" ] && [ "$nodedir" != undefined ] && [ "$nodedir" != null ] && [ ! -e "$nodedir/include/node/node_api.h" ]; then
+	echo "missing: $nodedir/include/node/node_api.h (npm's nodedir: the headers of the Node.js package): node-gyp builds the addon against it"
+	node_missing=1
 fi
 
-if [ ${#missing[@]} -gt 0 ]; then
-	echo "check-packages: ${#missing[@]} missing; install: apt-get install -y --no-install-recommends $(printf '%s\n' "${missing[@]}" | awk '!seen[$0]++' | tr '\n' ' ')" >&2
+if [ ${#missing[@]} -gt 0 ] || [ $node_missing = 1 ]; then
+	n=$(( $(printf '%s\n' "${missing[@]}" | awk 'NF && !seen[$0]++' | wc -l) ))
+	hint=
+	[ "$n" -gt 0 ] && hint="; install: apt-get install -y --no-install-recommends $(printf '%s\n' "${missing[@]}" | awk '!seen[$0]++' | tr '\n' ' ')"
+	echo "check-packages: $(( ${#missing[@]} + node_missing )) missing$hint" >&2
 	exit 1
 fi
 echo "check-packages: everything the tests need is installed"
