@@ -161,3 +161,17 @@ test('aarch64: the UART, ECAM (on the MMIO bus), the GIC and RAM are never cover
   m.a.moveTo(A64);
   assert.equal(m.numQueuesAt(A64), 1);
 });
+
+test('a mapping that fails halfway (KVM refuses an ioeventfd) is undone: nothing stays on the bus, the BAR is not decoded', () => {
+  const m = machine([X86_RAM, ...x86_64Machine.reservedRanges], A, B);
+  const target = 0xd000_0000;
+  m.vm.live.set(m.notifyAt(target), 999); // some ioeventfd KVM already has there
+  m.lines.length = 0;
+  m.a.moveTo(target);
+  assert.equal(m.mmio.overlapping(target, VIRTIO_BAR.SIZE), undefined, 'the MMIO range was taken back');
+  assert.equal(m.numQueuesAt(target), 0xffff);
+  assert.match(m.lines.join('\n'), /PCI slot 1 BAR 0 at 0xd0000000: cannot decode it: EEXIST/);
+  m.vm.live.delete(m.notifyAt(target));
+  m.a.moveTo(A);
+  assert.equal(m.numQueuesAt(A), 1, 'and it decodes where it can');
+});
