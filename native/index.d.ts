@@ -27,6 +27,8 @@ export interface Native {
   address(buffer: Bytes): bigint;
   memfdCreate(name: string, flags: number): number;
   ftruncate(fd: number, length: number): void;
+  /** The fstat system call (not glibc's fstat(), which is newfstatat): fills `buffer` with struct stat (src/native/stat.ts reads it). */
+  fstat(fd: number, buffer: Bytes): void;
   eventfd(initval: number, flags: number): number;
   /** Bytes read, 0 at EOF, or -11 (EAGAIN) on an empty non-blocking fd. */
   read(fd: number, buffer: Bytes): number;

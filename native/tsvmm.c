@@ -19,6 +19,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -232,6 +233,21 @@ static napi_value n_ftruncate(napi_env env, napi_callback_info info) {
   int64_t len;
   if (!get_int(env, argv[0], &fd) || !get_i64(env, argv[1], &len)) return type_error(env, "ftruncate: integers expected");
   if (ftruncate(fd, (off_t)len) < 0) return throw_errno(env, "ftruncate", errno);
+  return undef(env);
+}
+
+// fstat(fd, buffer): the kernel fills `buffer` (at least sizeof(struct stat))
+// with its struct stat; the layout is read in TypeScript. The fstat system
+// call itself, not glibc's fstat(), which since glibc 2.33 is
+// newfstatat(fd, "", AT_EMPTY_PATH): the seccomp policy allows fstat only.
+static napi_value n_fstat(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  int fd;
+  void *data;
+  size_t len;
+  if (!get_int(env, argv[0], &fd) || !get_bytes(env, argv[1], &data, &len)) return type_error(env, "fstat: fd and a buffer expected");
+  if (len < sizeof(struct stat)) return type_error(env, "fstat: the buffer is smaller than struct stat");
+  if (syscall(SYS_fstat, fd, data) < 0) return throw_errno(env, "fstat", errno);
   return undef(env);
 }
 
@@ -494,6 +510,7 @@ NAPI_MODULE_INIT() {
       {"gettid", n_gettid},     {"exitGroup", n_exit_group},     {"rawSyscall", n_raw_syscall}, {"readv", n_readv},
       {"writev", n_writev},     {"socketpair", n_socketpair}, {"fallocate", n_fallocate},
       {"tgkill", n_tgkill},     {"sigprocmask", n_sigprocmask}, {"sigtimedwait", n_sigtimedwait},
+      {"fstat", n_fstat},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value fn;

@@ -5,7 +5,12 @@
 // one, they run here like the rest. Where it has none, they run inside the
 // test host (scripts/testhost/: a QEMU VM whose virtual CPU has SVM, so KVM
 // works in it), unless TSVMM_TESTHOST=0; without QEMU they run here and skip,
-// printing why.
+// printing why; with TSVMM_REQUIRE_KVM=1 (CI: .ci/run) they fail instead,
+// so CI cannot pass without booting a guest (test/helpers/tsvmm.ts).
+//
+// Tests that use Debian's kernel get it first: fetched and cached
+// (scripts/fetch-debian-kernel.sh) and its vmlinux extracted; if that fails,
+// the run fails with one line instead of those tests skipping.
 //
 // Usage: node scripts/run-tests.mjs [substring-filter ...]
 // Ends with one line "N passed, N failed, N skipped" summing every run.
@@ -13,6 +18,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { newTotals, runCounting, totalsLine } from './lib/tap_totals.mjs';
+import { ensureDebianKernel, needsDebianKernel } from './lib/debian_kernel.mjs';
 
 function walk(dir, out) {
   for (const name of readdirSync(dir)) {
@@ -39,6 +45,15 @@ const plainFiles = files.filter((f) => !kvmFiles.includes(f));
 const kvmDevice = process.env.TSVMM_KVM_DEVICE || '/dev/kvm';
 const hasQemu = spawnSync('sh', ['-c', 'command -v qemu-system-x86_64'], { stdio: 'ignore' }).status === 0;
 const useTesthost = kvmFiles.length > 0 && !existsSync(kvmDevice) && process.env.TSVMM_TESTHOST !== '0' && process.arch === 'x64';
+
+if (needsDebianKernel(files)) {
+  const bz = ensureDebianKernel();
+  if (bz instanceof Error) {
+    console.error(`# Debian's kernel, which some of these tests boot or parse, is not available: ${bz.message}`);
+    process.exit(1);
+  }
+  process.env.TSVMM_DEBIAN_BZIMAGE ??= bz;
+}
 
 const totals = newTotals();
 

@@ -11,7 +11,8 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { VmConfig } from '../vmm/config.js';
 import type { FromVmm, ToVmm, VmMetrics, VmRequest } from '../vmm/ipc.js';
-import { PARENT_PID_ENV } from '../vmm/main_env.js';
+import { LOG_FD_ENV, PARENT_PID_ENV } from '../vmm/main_env.js';
+import type { Readable } from 'node:stream';
 import { VmStartError, VmStateError } from './errors.js';
 
 const MAIN = fileURLToPath(new URL('../vmm/main.js', import.meta.url));
@@ -33,8 +34,28 @@ export interface VmProcessOptions {
   console: ConsoleMode;
   /** A person types into the console: Ctrl-A x quits, Ctrl-A b sends a break... (the CLI). */
   escapes: boolean;
+  /**
+   * Where the VMM writes its lines for the user (its fd 4): an fd of this
+   * process (the CLI's stderr or --log file), or undefined for a pipe whose
+   * lines become 'log' events (the library).
+   */
+  logFd?: number;
   /** Extra environment for the VMM process. */
   env?: NodeJS.ProcessEnv;
+}
+
+/** The VMM's fd for its lines: after stdin, stdout, stderr and the IPC channel. */
+export const VMM_LOG_FD = 4;
+
+/**
+ * The VMM process's environment: the caller's, plus how to find its parent
+ * and its log fd, and UV_USE_IO_URING=0 whatever the caller's says: libuv
+ * would otherwise make io_uring rings at start-up (the default on Node
+ * 20.3-20.11, or UV_USE_IO_URING=1 on later ones), whose I/O bypasses the
+ * seccomp filter and whose io_uring_enter the filter kills (sandbox/io_uring.ts).
+ */
+export function vmmChildEnv(env: NodeJS.ProcessEnv, parentPid: number): NodeJS.ProcessEnv {
+  return { ...env, [PARENT_PID_ENV]: String(parentPid), [LOG_FD_ENV]: String(VMM_LOG_FD), UV_USE_IO_URING: '0' };
 }
 
 interface Pending {
@@ -42,7 +63,10 @@ interface Pending {
 }
 
 export interface VmProcessEvents {
+  /** One of the VMM's lines for the user (without "tsvmm: "), when its log is a pipe, or a line of its stderr. */
   log: [line: string];
+  /** Text from the VMM's stderr (Node's own messages, if any). */
+  stderr: [text: string];
   state: [state: VmState];
   exit: [exit: VmExit];
 }
@@ -59,13 +83,17 @@ export class VmProcess extends EventEmitter<VmProcessEvents> {
 
   constructor(private readonly options: VmProcessOptions) {
     super();
-    const stdio = options.console === 'inherit' ? (['inherit', 'inherit', 'pipe', 'ipc'] as const) : (['pipe', 'pipe', 'pipe', 'ipc'] as const);
+    const io = options.console === 'inherit' ? 'inherit' : 'pipe';
     this.child = spawn(process.execPath, [MAIN], {
-      stdio: [...stdio],
-      // io_uring rings would be created before the seal and bypass it; libuv falls back to epoll and its threadpool.
-      env: { ...process.env, ...options.env, [PARENT_PID_ENV]: String(process.pid), UV_USE_IO_URING: '0' },
+      stdio: [io, io, 'pipe', 'ipc', options.logFd ?? 'pipe'],
+      env: vmmChildEnv({ ...process.env, ...options.env }, process.pid),
     });
-    createInterface({ input: this.child.stderr! }).on('line', (line) => this.emit('log', line.replace(/^tsvmm: /, '')));
+    const lines = (stream: Readable | null | undefined): void => {
+      if (stream) createInterface({ input: stream }).on('line', (line) => this.emit('log', line.replace(/^tsvmm: /, '')));
+    };
+    if (options.logFd === undefined) lines(this.child.stdio[VMM_LOG_FD] as Readable);
+    this.child.stderr!.on('data', (chunk: Buffer) => this.emit('stderr', chunk.toString('utf8')));
+    lines(this.child.stderr);
     this.child.on('message', (m: FromVmm) => this.onMessage(m));
     this.exited = new Promise((resolve) => {
       const done = (code: number | null, signal: NodeJS.Signals | null): void => {

@@ -9,6 +9,9 @@ import type { GuestMemory } from '../memory/guest_memory.js';
 import type { SerialInput } from '../devices/legacy/serial8250.js';
 import type { GsiRoute } from '../kvm/vm.js';
 import type { PciBus } from '../pci/pci_bus.js';
+import type { AddressRange } from '../pci/bar_space.js';
+
+export type { AddressRange };
 
 export type ArchName = 'x86_64' | 'aarch64';
 
@@ -94,6 +97,14 @@ export interface MachineArch {
   defaultGsiRoutes(): GsiRoute[];
   /** First GSI free for MSI routes. */
   readonly firstMsiGsi: number;
+  /**
+   * Guest-physical ranges that are neither RAM nor on the MMIO bus but that
+   * a PCI BAR must not cover: what KVM itself decodes there (in-kernel
+   * interrupt controllers) and its private pages. A BAR the guest moves onto
+   * one (or onto RAM, or onto anything on the MMIO bus) is not decoded until
+   * it moves again (pci/bar_space.ts).
+   */
+  readonly reservedRanges: readonly AddressRange[];
   /** On the vCPU worker: makes the PCI bus's configuration space reachable (CF8/CFC, ECAM). */
   attachPciBus(ctx: MachineContext, bus: PciBus): void;
   /** On the vCPU worker: creates the legacy devices (console, reset) on the buses. */

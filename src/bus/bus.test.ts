@@ -40,3 +40,13 @@ test('overlapping registrations are refused; unregister frees the range', () => 
   assert.equal(bus.claims(0x1050), false);
   bus.register(0x10ff, 2, new Recorder());
 });
+
+test('overlapping() names a range that intersects a span, and nothing for free spans', () => {
+  const bus = new Bus('mmio');
+  bus.register(0x1000, 0x100, new Recorder());
+  bus.register(0x3000, 0x1000, new Recorder());
+  assert.deepEqual(bus.overlapping(0x10ff, 2), { base: 0x1000, end: 0x1100 });
+  assert.deepEqual(bus.overlapping(0x2000, 0x2000), { base: 0x3000, end: 0x4000 });
+  assert.equal(bus.overlapping(0x1100, 0x1f00), undefined, 'the gap between them, touching both ends');
+  assert.equal(bus.overlapping(0x4000, 0x10), undefined);
+});

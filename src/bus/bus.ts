@@ -92,6 +92,13 @@ export class Bus implements AccessBus {
     return true;
   }
 
+  /** A registered range overlapping [base, base + length), or undefined when the whole span is free. */
+  overlapping(base: number, length: number): { readonly base: number; readonly end: number } | undefined {
+    const end = base + length;
+    for (const r of this.ranges) if (base < r.end && r.base < end) return { base: r.base, end: r.end };
+    return undefined;
+  }
+
   /** True when some device claims `addr`. */
   claims(addr: number): boolean {
     return this.lookup(addr) !== undefined;

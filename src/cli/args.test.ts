@@ -93,3 +93,16 @@ for (const [argv, pattern] of [
     assert.throws(() => parseArgs(argv, HOST), (err: unknown) => err instanceof UsageError && pattern.test(err.message));
   });
 }
+
+test('--log FILE: where tsvmm\'s own lines go; not part of the VM\'s config', () => {
+  const r = parseArgs(['-k', 'x', '--log', '/tmp/tsvmm.log'], HOST);
+  assert.equal(r.kind === 'run' && r.control.logFile, '/tmp/tsvmm.log');
+  const r2 = parseArgs(['-k', 'x', '--log=out.log'], HOST);
+  assert.equal(r2.kind === 'run' && r2.control.logFile, 'out.log');
+  const r3 = parseArgs(['-k', 'x'], HOST);
+  assert.equal(r3.kind === 'run' && r3.control.logFile, undefined);
+  assert.equal('logFile' in run(['-k', 'x', '--log', 'a']), false);
+  assert.throws(() => parseArgs(['-k', 'x', '--log'], HOST), /--log needs a value/);
+  assert.throws(() => parseArgs(['-k', 'x', '--log='], HOST), /--log needs a file name/);
+  assert.throws(() => parseArgs(['-k', 'x', '--log', 'a', '--log', 'b'], HOST), /only one --log/);
+});

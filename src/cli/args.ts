@@ -8,6 +8,8 @@ export { DEFAULT_MEMORY, MIN_MEMORY };
 
 /** What a run needs beyond the VM itself: the control plane's options (run.ts RunOptions). */
 export interface ControlFlags {
+  /** --log FILE: where tsvmm's own lines go instead of stderr. */
+  readonly logFile: string | undefined;
   readonly apiSock: string | undefined;
   readonly configFile: string | undefined;
   readonly id: string | undefined;
@@ -51,6 +53,7 @@ to send Ctrl-A to the guest; Ctrl-A h lists these keys.
       --id ID            the instance id the API reports (default anonymous-instance)
       --metrics FILE     append the VM's counters as JSON lines (at FlushMetrics and exit)
       --metrics-interval SECONDS  also every SECONDS
+      --log FILE         tsvmm's own lines to FILE (appended; created 0600) instead of stderr
   -h, --help             this text
   -V, --version          print the version
 
@@ -76,7 +79,7 @@ function fmtGiB(n: number): string {
   return `${(n / 1024 ** 3).toFixed(1)} GiB`;
 }
 
-const VALUED = ['--kernel', '--initrd', '--disk', '--append', '--cmdline', '--memory', '--seccomp', '--net', '--mac', '--cpu-template', '--cpus', '--api-sock', '--config-file', '--id', '--metrics', '--metrics-interval'];
+const VALUED = ['--kernel', '--initrd', '--disk', '--append', '--cmdline', '--memory', '--seccomp', '--net', '--mac', '--cpu-template', '--cpus', '--api-sock', '--config-file', '--id', '--metrics', '--metrics-interval', '--log'];
 /** Flags that describe the VM; --config-file and --api-sock describe it instead. */
 const VM_FLAGS = new Set(['-k', '--kernel', '-i', '--initrd', '-d', '--disk', '--append', '--cmdline', '-m', '--memory', '-c', '--cpus', '--net', '--mac', '--cpu-template']);
 const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
@@ -99,7 +102,7 @@ export function parseArgs(argv: readonly string[], hostMemory: number = totalmem
   const disks: DiskConfig[] = [];
   const nets: Array<{ tap: string | undefined; mac: string | undefined }> = [];
   let memoryText: string | undefined;
-  const control = { apiSock: undefined as string | undefined, configFile: undefined as string | undefined, id: undefined as string | undefined, metricsFile: undefined as string | undefined, metricsIntervalSec: undefined as number | undefined };
+  const control = { logFile: undefined as string | undefined, apiSock: undefined as string | undefined, configFile: undefined as string | undefined, id: undefined as string | undefined, metricsFile: undefined as string | undefined, metricsIntervalSec: undefined as number | undefined };
   let vmFlag: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     let arg = argv[i]!;
@@ -137,6 +140,13 @@ export function parseArgs(argv: readonly string[], hostMemory: number = totalmem
       case '--metrics':
         control.metricsFile = value();
         break;
+      case '--log': {
+        const v = value();
+        if (v === '') throw new UsageError('--log needs a file name');
+        if (control.logFile !== undefined) throw new UsageError(`--log ${v}: only one --log`);
+        control.logFile = v;
+        break;
+      }
       case '--metrics-interval': {
         const v = value();
         const n = Number(v);

@@ -12,8 +12,11 @@ import type { SeccompMode, VmConfig } from '../vmm/config.js';
 import { attachTerminal, exitCodeOf, Terminal } from './supervisor.js';
 import { MetricsFile } from './metrics_file.js';
 import { UsageError } from './args.js';
+import { LogFileError, openLogFile } from '../console/log_file.js';
 
 export interface RunOptions {
+  /** --log FILE: where tsvmm's own lines go instead of stderr. */
+  readonly logFile: string | undefined;
   /** The VM from the command-line flags (mutually exclusive with configFile). */
   readonly config: VmConfig | undefined;
   readonly apiSock: string | undefined;
@@ -43,8 +46,18 @@ function controllerFor(vm: VmProcess, metrics: MetricsFile | undefined): VmContr
 }
 
 export async function runCli(o: RunOptions): Promise<number> {
-  const term = new Terminal();
-  const log = (line: string): void => term.say(`tsvmm: ${line}`);
+  let logFd = 2;
+  if (o.logFile !== undefined) {
+    try {
+      logFd = openLogFile(o.logFile);
+    } catch (err) {
+      if (!(err instanceof LogFileError)) throw err;
+      process.stderr.write(`tsvmm: ${err.message}\n`);
+      return 1;
+    }
+  }
+  const term = new Terminal(logFd);
+  const log = (line: string): void => term.say(line);
   // Everything that opens a file, reads a config or loads a module happens before the seal.
   const metrics = o.metricsFile === undefined ? undefined : MetricsFile.open(o.metricsFile);
   const fc = o.apiSock !== undefined || o.configFile !== undefined ? await import('../api/firecracker/index.js') : undefined;
@@ -59,7 +72,7 @@ export async function runCli(o: RunOptions): Promise<number> {
     }
   }
   const seal = o.apiSock !== undefined && o.seccomp !== 'off' ? await import('../api/firecracker/seal.js') : undefined;
-  const vm = new VmProcess({ console: 'inherit', escapes: true });
+  const vm = new VmProcess({ console: 'inherit', escapes: true, logFd });
   const detach = attachTerminal(vm, term);
   let server: { close(): Promise<void> } | undefined;
   try {

@@ -4,18 +4,29 @@
 // Ctrl-A x, an error, a signal, or a seccomp kill with SIGSYS that leaves the
 // VMM no chance to clean up). It never installs the VMM's seccomp filter
 // itself. The VMM runs in a child process (api/process.ts, the library's own
-// way of running a VM) with the terminal as its console; its lines for the
-// user pass through here so that they get "\r\n" while the terminal is raw.
+// way of running a VM) with the terminal as its console.
+//
+// tsvmm's own lines do not pass through here: the VMM writes them itself to
+// its fd 4, which is this process's stderr or the --log file, so that they
+// are kept off the guest's partial console lines (console/log_writer.ts).
+// The VMM's stderr (Node's own messages, if any) still passes through here
+// and gets "\r\n" while the terminal is raw. This process's own lines
+// (after the VMM died: a seccomp kill, a signal) go to the same place as the
+// VMM's; it cannot know where the guest's output stopped, so when the
+// console shares that file and the guest had run, they start with a line
+// break of their own (an empty line, if the guest's had ended).
+import { writeSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { isatty } from 'node:tty';
 import { VmProcess, type VmExit } from '../api/process.js';
+import { sameFile } from '../console/log_file.js';
 import { getTermios, makeRaw, setTermios } from './termios.js';
 
 const FORWARDED_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 export function seccompKillMessage(): string {
   return (
-    'tsvmm: the seccomp filter killed the VMM (SIGSYS): it made a system call outside the allowlist. ' +
+    'the seccomp filter killed the VMM (SIGSYS): it made a system call outside the allowlist. ' +
     "Rerun with --seccomp=log and look for 'type=1326' / 'syscall=' lines in `dmesg` or /var/log/audit/audit.log to find it."
   );
 }
@@ -24,8 +35,10 @@ export function seccompKillMessage(): string {
 export class Terminal {
   private readonly saved: Buffer | undefined;
   private raw = false;
+  private guestRan = false;
 
-  constructor() {
+  /** `logFd`: where tsvmm's lines go (stderr, or the --log file). */
+  constructor(readonly logFd = 2) {
     let saved: Buffer | undefined;
     if (isatty(0)) {
       try {
@@ -38,6 +51,7 @@ export class Terminal {
   }
 
   makeRaw(): void {
+    this.guestRan = true;
     if (this.saved === undefined || this.raw) return;
     setTermios(0, makeRaw(this.saved));
     this.raw = true;
@@ -54,15 +68,26 @@ export class Terminal {
     this.raw = false;
   }
 
-  /** One line for the user on stderr ("\r\n" while raw). */
+  /** One of tsvmm's lines, on a fresh line of the console when it shares the log's file ("\r\n" while raw). */
   say(line: string): void {
-    process.stderr.write(`${line}${this.raw ? '\r\n' : '\n'}`);
+    const eol = this.raw ? '\r\n' : '\n';
+    const fresh = this.guestRan && sameFile(1, this.logFd) ? eol : '';
+    try {
+      writeSync(this.logFd, `${fresh}tsvmm: ${line}${eol}`);
+    } catch {
+      // Nowhere left to say it (the terminal or file is gone).
+    }
+  }
+
+  /** Text from the VMM's stderr (Node's own messages), with "\r\n" while raw. */
+  relay(text: string): void {
+    process.stderr.write(this.raw ? text.replace(/\r?\n/g, '\r\n') : text);
   }
 }
 
 /** Runs a VMM process with the terminal as its console until the VM ends; wires its log, state and the user's signals. */
 export function attachTerminal(vm: VmProcess, term: Terminal): () => void {
-  vm.on('log', (line) => term.say(`tsvmm: ${line}`));
+  vm.on('stderr', (text) => term.relay(text));
   vm.on('state', (s) => {
     if (s === 'running') term.makeRaw();
   });
@@ -82,7 +107,7 @@ export function exitCodeOf(e: VmExit, term: Terminal): number {
     return 128 + osConstants.signals.SIGSYS;
   }
   if (e.signal !== null) {
-    if (!FORWARDED_SIGNALS.includes(e.signal as (typeof FORWARDED_SIGNALS)[number])) term.say(`tsvmm: the VMM process died of ${e.signal}`);
+    if (!FORWARDED_SIGNALS.includes(e.signal as (typeof FORWARDED_SIGNALS)[number])) term.say(`the VMM process died of ${e.signal}`);
     return 128 + (osConstants.signals[e.signal] ?? 0);
   }
   return e.code ?? 1;

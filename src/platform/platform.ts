@@ -7,6 +7,7 @@ import { loadMachineArch } from '../arch/index.js';
 import type { ArchName, GuestStop, MachineArch, MachineContext } from '../arch/arch.js';
 import { Bus } from '../bus/bus.js';
 import { FdWriter } from '../console/fd_writer.js';
+import { ConsoleLine } from '../console/line_state.js';
 import { CONSOLE_FLAG } from '../console/input.js';
 import { SharedRing } from '../console/shared_ring.js';
 import { VirtioPciTransport, VIRTIO_BAR } from '../devices/virtio/pci_transport.js';
@@ -16,6 +17,7 @@ import type { VirtioDeviceSpec } from '../devices/virtio/spec.js';
 import { GsiRouter } from '../kvm/gsi_router.js';
 import { VmFd } from '../kvm/vm.js';
 import { GuestMemory, type GuestMemoryDescriptor } from '../memory/guest_memory.js';
+import { BarSpace, type AddressRange } from '../pci/bar_space.js';
 import { assignPciResources } from '../pci/firmware.js';
 import { PciBus } from '../pci/pci_bus.js';
 
@@ -24,6 +26,8 @@ export interface ConsoleWiring {
   readonly ring: SharedArrayBuffer;
   readonly flags: SharedArrayBuffer;
   readonly outFd: number;
+  /** The cursor state shared with tsvmm's own lines, when they go to the same file (console/line_state.ts). */
+  readonly line: SharedArrayBuffer | undefined;
 }
 
 /** Everything needed to build the platform on another thread (structured-cloneable). */
@@ -51,7 +55,7 @@ export async function createPlatform(d: PlatformData, log: (line: string) => voi
   const vm = new VmFd(d.vmFd);
   const pio = new Bus('port I/O');
   const mmio = new Bus('MMIO');
-  const out = new FdWriter(d.console.outFd);
+  const out = new FdWriter(d.console.outFd, undefined, d.console.line === undefined ? undefined : new ConsoleLine(d.console.line));
   const flags = new Int32Array(d.console.flags);
   let stop: GuestStop | undefined;
   const ctx: MachineContext = {
@@ -73,8 +77,10 @@ export async function createPlatform(d: PlatformData, log: (line: string) => voi
     const router = new GsiRouter(vm, arch.defaultGsiRoutes(), arch.firstMsiGsi);
     const pci = new PciBus();
     arch.attachPciBus(ctx, pci);
+    const ram: AddressRange[] = ctx.memory.slots().map((s) => ({ start: s.gpa, end: s.gpa + s.size, name: 'guest RAM' }));
+    const bars = new BarSpace(mmio, [...ram, ...arch.reservedRanges], log);
     d.virtio.forEach((spec, i) => {
-      const host = new VirtioPciHost(vm, mmio, router, spec, log);
+      const host = new VirtioPciHost(vm, mmio, bars, router, spec, log);
       const transport = new VirtioPciTransport(kinds[i]!.createDeviceModel(spec.backend, log), new Int32Array(spec.state), host);
       host.attach(transport);
       pci.add(transport, spec.slot);

@@ -5,6 +5,7 @@
 // state is ever touched by two threads, and the device models need no lock.
 import { parentPort, workerData } from 'node:worker_threads';
 import type { GuestStop } from '../arch/arch.js';
+import { createWorkerLog } from '../devices/worker_log.js';
 import { MailboxServer } from './mailbox.js';
 import { createPlatform, type PlatformData } from './platform.js';
 
@@ -12,6 +13,8 @@ export interface PlatformWorkerData {
   platform: PlatformData;
   mailbox: SharedArrayBuffer;
   vcpus: number;
+  /** The bounded log channel's words (devices/worker_log.ts); the main thread holds the other end. */
+  log: SharedArrayBuffer;
 }
 
 export type PlatformWorkerMessage = { kind: 'ready' } | { kind: 'log'; line: string } | { kind: 'stopped'; stop: GuestStop } | { kind: 'error'; message: string };
@@ -20,7 +23,8 @@ if (parentPort) {
   const post = (m: PlatformWorkerMessage): void => parentPort!.postMessage(m);
   const d = workerData as PlatformWorkerData;
   try {
-    const platform = await createPlatform(d.platform, (line) => post({ kind: 'log', line }));
+    // The devices log what the guest makes them do: rate-limited, and bounded on the way to the main thread.
+    const platform = await createPlatform(d.platform, createWorkerLog(d.log, (line) => post({ kind: 'log', line })));
     const server = new MailboxServer(d.mailbox, d.vcpus);
     post({ kind: 'ready' });
     // A device's stop request (the i8042 reset line) is reported once; the

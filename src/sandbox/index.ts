@@ -3,7 +3,7 @@
 // install.ts for the install order and its three-way result.
 
 import { installSeccomp } from './install.js';
-import { buildSeccompProgram, hostSeccompArch, type SeccompMode, type SeccompProgram } from './program.js';
+import { buildSeccompProgram, hostSeccompArch, type SeccompProgram, type SeccompProgramOptions } from './program.js';
 
 export { installSeccomp, SeccompInstallError } from './install.js';
 export { buildPolicyProgram, buildSeccompProgram, hostSeccompArch, policyFor, SeccompPolicyError } from './program.js';
@@ -16,7 +16,7 @@ export type { SeccompArch, SeccompMode, SeccompProgram, SeccompProgramOptions } 
  * Throws SeccompInstallError (or SeccompPolicyError) instead of running
  * unfiltered.
  */
-export function applySeccomp(opts: { ioctls: readonly number[]; mode: SeccompMode }): SeccompProgram {
+export function applySeccomp(opts: SeccompProgramOptions): SeccompProgram {
   const program = buildSeccompProgram(hostSeccompArch(), opts);
   installSeccomp(program.bytes);
   return program;

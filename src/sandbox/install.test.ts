@@ -1,14 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { installSeccomp, SeccompInstallError, type SeccompSyscalls } from './install.js';
 import { buildSeccompProgram } from './program.js';
-import { ERRNO } from '../native/linux.js';
+import { ERRNO, VCPU_KICK_SIGNAL } from '../native/linux.js';
 import { PR, SECCOMP_FILTER_FLAG, SECCOMP_OP, SECCOMP_RET } from './constants.js';
 
-const PROGRAM = buildSeccompProgram('x86_64', { ioctls: [0xae80], mode: 'kill' }).bytes;
+const PROGRAM = buildSeccompProgram('x86_64', { ioctls: [0xae80], mode: 'kill', pid: 4242 }).bytes;
 const FAKE_ADDRESS = 0x7f0012345670n;
 
 interface Call {
@@ -156,6 +156,61 @@ test('live: clone3 and io_uring_setup answer ENOSYS instead of killing', { skip:
   const run = await runChild('kill', 'enosys');
   assert.equal(run.code, 0, run.stderr);
   assert.deepEqual((result(run) as { results: number[] }).results, [-ERRNO.ENOSYS, -ERRNO.ENOSYS]);
+});
+
+test('live: the vCPU kick (tgkill of this process with VCPU_KICK_SIGNAL, rt_sigtimedwait) runs under the filter', { skip: SKIP }, async () => {
+  const run = await runChild('kill', 'kick');
+  assert.equal(run.signal, null, run.stderr);
+  assert.equal(run.code, 0, run.stderr);
+  assert.deepEqual((result(run) as { results: number[] }).results, [0, VCPU_KICK_SIGNAL], 'tgkill sent it, rt_sigtimedwait took it');
+});
+
+for (const call of ['tgkill-other', 'tkill']) {
+  test(`live: ${call === 'tkill' ? 'tkill' : 'tgkill into another process'}, even with SIGABRT, kills the process with SIGSYS`, { skip: SKIP }, async () => {
+    const run = await runChild('kill', call);
+    assert.equal(run.signal, 'SIGSYS', `code ${run.code}, result ${JSON.stringify(result(run))}, stderr: ${run.stderr}`);
+    assert.equal(result(run), undefined);
+  });
+}
+
+/** Runs the child with `action`, sends it SIGUSR1 once it reports the install, and collects the run. */
+function runChildSignalled(action: string): Promise<ChildRun> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CHILD, 'kill', action], { cwd: tmpdir(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let sent = false;
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      if (!sent && stdout.includes('"event":"installed"')) {
+        sent = true;
+        child.kill('SIGUSR1');
+      }
+    });
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code, signal) => {
+      const lines = stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+      resolve({ code, signal, lines, stderr });
+    });
+  });
+}
+
+test('live: SIGUSR1 to a sealed process whose inspector trigger was replaced: one line, no inspector, exit 0', { skip: SKIP }, async () => {
+  const run = await runChildSignalled('sigusr1');
+  assertAllThreadsFiltered(run);
+  assert.equal(run.signal, null, `died of ${run.signal}; stderr: ${run.stderr}`);
+  assert.equal(run.code, 0, run.stderr);
+  const logs = run.lines.filter((l) => l['event'] === 'log');
+  assert.equal(logs.length, 1);
+  assert.match(String(logs[0]!['line']), /SIGUSR1 ignored/);
+  assert.equal(result(run)?.['inspector'], null, 'no inspector started');
+  assert.doesNotMatch(run.stderr, /Debugger listening/);
+});
+
+test('live: without it, SIGUSR1 starts Node\'s inspector, whose socket the filter kills (SIGSYS)', { skip: SKIP }, async () => {
+  const run = await runChildSignalled('sigusr1-bare');
+  assert.equal(run.signal, 'SIGSYS', `code ${run.code}, stderr: ${run.stderr}`);
+  assert.equal(result(run), undefined);
 });
 
 test('live: abort() after install dies of SIGABRT, not SIGSYS', { skip: SKIP }, async () => {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ERRNO } from '../native/linux.js';
+import { ERRNO, VCPU_KICK_SIGNAL } from '../native/linux.js';
 import { BpfJumpRangeError, decode } from './bpf.js';
 import { AUDIT_ARCH, CLONE, F, SECCOMP_RET, SIG, X32_SYSCALL_BIT } from './constants.js';
 import { checkSeccompProgram, describeAction, runSeccomp, type SeccompInput } from './interp.fixture.js';
@@ -9,6 +9,8 @@ import { buildSeccompProgram, hostSeccompArch, policyFor, SeccompPolicyError, ty
 /** ioctl requests for these tests: KVM_RUN, KVM_GET_REGS (bit 31 set), TCGETS. */
 const IOCTL = { KVM_RUN: 0xae80, KVM_GET_REGS: 0x8090ae81, TCGETS: 0x5401, TIOCSTI: 0x5412, KVM_CREATE_VM: 0xae01 } as const;
 const IOCTLS = [IOCTL.KVM_RUN, IOCTL.KVM_GET_REGS, IOCTL.TCGETS];
+/** The process id the programs here are built for (the VMM passes its own). */
+const PID = 4242;
 /** Flags glibc's pthread_create passes to clone (seen in strace): VM|FS|FILES|SIGHAND|THREAD|SYSVSEM|SETTLS|PARENT_SETTID|CHILD_CLEARTID. */
 const PTHREAD_CLONE_FLAGS = 0x3d0f00;
 /** fork() as clone(SIGCHLD): no CLONE_THREAD. */
@@ -26,7 +28,7 @@ const SIGKILL = 9n;
 
 function setup(arch: SeccompArch, mode: 'kill' | 'log' = 'kill') {
   const policy = policyFor(arch);
-  const { bytes } = buildSeccompProgram(arch, { ioctls: IOCTLS, mode });
+  const { bytes } = buildSeccompProgram(arch, { ioctls: IOCTLS, mode, pid: PID });
   const nr = (name: string): number => {
     const n = (policy.syscalls as Record<string, number | undefined>)[name];
     assert.notEqual(n, undefined, `${arch} has no number for ${name}`);
@@ -48,7 +50,7 @@ function expected(rule: { kind: string; errno?: number } | undefined): string {
 for (const arch of ARCHES) {
   test(`${arch}: the program is a valid seccomp filter within the kernel's limit`, () => {
     const { bytes } = setup(arch);
-    const program = buildSeccompProgram(arch, { ioctls: IOCTLS, mode: 'kill' });
+    const program = buildSeccompProgram(arch, { ioctls: IOCTLS, mode: 'kill', pid: PID });
     assert.equal(program.instructions, bytes.length / 8);
     assert.ok(program.instructions < 200, `${program.instructions} instructions`);
     checkSeccompProgram(decode(bytes));
@@ -72,9 +74,11 @@ for (const arch of ARCHES) {
       'kexec_file_load', 'process_vm_writev', 'process_vm_readv', 'bpf', 'setuid', 'init_module', 'finit_module',
       'reboot', 'chroot', 'pivot_root', 'setns', 'unshare', 'userfaultfd', 'perf_event_open', 'keyctl',
       'personality', 'memfd_create', 'kill', 'sendmsg', 'bind', 'listen', 'accept4', 'prctl', 'seccomp',
-      'mremap', 'pkey_mprotect', 'io_uring_enter', 'io_uring_register',
+      'mremap', 'pkey_mprotect', 'io_uring_enter', 'io_uring_register', 'tkill',
     ];
-    if (arch === 'x86_64') names.push('open', 'unlink', 'fork', 'vfork', 'epoll_wait', 'ppoll', 'newfstatat');
+    if (arch === 'x86_64') names.push('open', 'unlink', 'fork', 'vfork', 'epoll_wait', 'ppoll');
+    // Path-based stat on both: nothing after the seal stats a path (fstat(fd) is its own syscall; see aarch64.ts).
+    names.push('newfstatat');
     for (const name of names) assert.equal(call(name, 1n, 2n, 3n), 'KILL_PROCESS', name);
   });
 
@@ -123,13 +127,36 @@ for (const arch of ARCHES) {
     assert.equal(call('clone', BigInt(PTHREAD_CLONE_FLAGS | CLONE.NEWNET)), 'KILL_PROCESS');
   });
 
-  test(`${arch}: tgkill/tkill only for SIGABRT, fcntl only for F_GETFL/F_SETFL`, () => {
+  test(`${arch}: tgkill only to this process, only SIGABRT or the vCPU kick; tkill never; rt_sigtimedwait allowed`, () => {
     const { call } = setup(arch);
-    assert.equal(call('tgkill', 100n, 101n, BigInt(SIG.ABRT)), 'ALLOW');
-    assert.equal(call('tgkill', 100n, 101n, SIGKILL), 'KILL_PROCESS');
-    assert.equal(call('tgkill', 100n, 101n, (1n << 32n) | BigInt(SIG.ABRT)), 'KILL_PROCESS');
-    assert.equal(call('tkill', 101n, BigInt(SIG.ABRT)), 'ALLOW');
-    assert.equal(call('tkill', 101n, BigInt(SIG.SYS)), 'KILL_PROCESS');
+    const own = BigInt(PID);
+    assert.equal(call('tgkill', own, 101n, BigInt(SIG.ABRT)), 'ALLOW');
+    assert.equal(call('tgkill', own, 101n, BigInt(VCPU_KICK_SIGNAL)), 'ALLOW');
+    assert.equal(call('tgkill', own, 101n, SIGKILL), 'KILL_PROCESS');
+    assert.equal(call('tgkill', own, 101n, (1n << 32n) | BigInt(SIG.ABRT)), 'KILL_PROCESS');
+    // Another process, whatever the signal: the filter's own pid input decides.
+    assert.equal(call('tgkill', own + 1n, 101n, BigInt(SIG.ABRT)), 'KILL_PROCESS');
+    assert.equal(call('tgkill', 1n, 1n, BigInt(VCPU_KICK_SIGNAL)), 'KILL_PROCESS');
+    assert.equal(call('tgkill', (1n << 32n) | own, 101n, BigInt(SIG.ABRT)), 'KILL_PROCESS');
+    // tkill names no process: it could reach any thread on the host.
+    assert.equal(call('tkill', 101n, BigInt(SIG.ABRT)), 'KILL_PROCESS');
+    assert.equal(call('tkill', 101n, BigInt(VCPU_KICK_SIGNAL)), 'KILL_PROCESS');
+    assert.equal(call('rt_sigtimedwait', 0x7f0000001000n, 0n, 0x7f0000002000n, 8n), 'ALLOW');
+    const other = buildSeccompProgram(arch, { ioctls: IOCTLS, mode: 'kill', pid: PID + 7 }).bytes;
+    const nr = policyFor(arch).syscalls as Record<string, number>;
+    assert.equal(describeAction(runSeccomp(other, { nr: nr['tgkill'] as number, arch: policyFor(arch).auditArch, args: [own, 101n, BigInt(SIG.ABRT)] })), 'KILL_PROCESS', 'the pid is an input of the program');
+  });
+
+  test(`${arch}: newfstatat is killed even in its fd form (fstat(fd) reaches the fstat syscall)`, () => {
+    const { call } = setup(arch);
+    const AT_EMPTY_PATH = 0x1000n;
+    assert.equal(call('newfstatat', 0n, 0x7f0000001000n, 0x7f0000002000n, AT_EMPTY_PATH), 'KILL_PROCESS');
+    assert.equal(call('newfstatat', 0xffffff9cn, 0x7f0000001000n, 0x7f0000002000n, 0n), 'KILL_PROCESS');
+    assert.equal(call('fstat', 2n, 0x7f0000002000n), 'ALLOW');
+  });
+
+  test(`${arch}: fcntl only for F_GETFL/F_SETFL`, () => {
+    const { call } = setup(arch);
     assert.equal(call('fcntl', 0n, BigInt(F.GETFL)), 'ALLOW');
     assert.equal(call('fcntl', 0n, BigInt(F.SETFL), 0x800n), 'ALLOW');
     assert.equal(call('fcntl', 0n, F_DUPFD), 'KILL_PROCESS');
@@ -161,18 +188,19 @@ test('x86_64: every policy number with the x32 bit is killed, in log mode too', 
 });
 
 test('ioctl requests are validated and too many fail at build time', () => {
-  assert.throws(() => buildSeccompProgram('x86_64', { ioctls: [1.5], mode: 'kill' }), SeccompPolicyError);
-  assert.throws(() => buildSeccompProgram('x86_64', { ioctls: [2 ** 32], mode: 'kill' }), SeccompPolicyError);
+  assert.throws(() => buildSeccompProgram('x86_64', { ioctls: [1.5], mode: 'kill', pid: PID }), SeccompPolicyError);
+  assert.throws(() => buildSeccompProgram('x86_64', { ioctls: [2 ** 32], mode: 'kill', pid: PID }), SeccompPolicyError);
   // A negative int32 (what `|` yields for bit 31) names the same request.
-  const { bytes } = buildSeccompProgram('x86_64', { ioctls: [IOCTL.KVM_GET_REGS | 0], mode: 'kill' });
+  const { bytes } = buildSeccompProgram('x86_64', { ioctls: [IOCTL.KVM_GET_REGS | 0], mode: 'kill', pid: PID });
   const r = runSeccomp(bytes, { nr: 16, arch: AUDIT_ARCH.X86_64, args: [3n, BigInt(IOCTL.KVM_GET_REGS)] });
   assert.equal(r, SECCOMP_RET.ALLOW);
+  for (const pid of [0, -1, 1.5, 2 ** 31]) assert.throws(() => buildSeccompProgram('x86_64', { ioctls: [], mode: 'kill', pid }), SeccompPolicyError, `pid ${pid}`);
   const many = Array.from({ length: 300 }, (_, i) => 0xae00 + i);
-  assert.throws(() => buildSeccompProgram('aarch64', { ioctls: many, mode: 'kill' }), BpfJumpRangeError);
+  assert.throws(() => buildSeccompProgram('aarch64', { ioctls: many, mode: 'kill', pid: PID }), BpfJumpRangeError);
 });
 
 test('with no ioctl requests listed, every ioctl is killed', () => {
-  const { bytes } = buildSeccompProgram('aarch64', { ioctls: [], mode: 'kill' });
+  const { bytes } = buildSeccompProgram('aarch64', { ioctls: [], mode: 'kill', pid: PID });
   const r = runSeccomp(bytes, { nr: 29, arch: AUDIT_ARCH.AARCH64, args: [0n, BigInt(IOCTL.TCGETS)] });
   assert.equal(r, SECCOMP_RET.KILL_PROCESS);
 });

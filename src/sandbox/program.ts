@@ -20,7 +20,7 @@
 import { BpfAssembler } from './bpf.js';
 import { SECCOMP_DATA, SECCOMP_RET, X32_SYSCALL_BIT, argHigh, argLow } from './constants.js';
 import { POLICY_AARCH64 } from './policy/aarch64.js';
-import type { ArchPolicy, PolicyEntry, SeccompArch, SyscallRule } from './policy/types.js';
+import type { ArchPolicy, ArgValue, PolicyEntry, SeccompArch, SyscallRule } from './policy/types.js';
 import { POLICY_X86_64 } from './policy/x86_64.js';
 
 export type { SeccompArch };
@@ -43,6 +43,13 @@ export interface SeccompProgramOptions {
    * a policy that has such rules; an empty list refuses every call.
    */
   readonly childPids?: readonly number[];
+  /**
+   * The process the filter is for (process.pid): rules that name OWN_PID
+   * (tgkill's target) compare with it. The filter is built at run time for
+   * exactly this reason; it stays valid because a seccomp filter never
+   * outlives its process's exec (there is none after the seal).
+   */
+  readonly pid: number;
 }
 
 export interface SeccompProgram {
@@ -112,6 +119,9 @@ function checkPolicy(policy: ArchPolicy): void {
   }
 }
 
+/** PID_MAX_LIMIT (include/linux/threads.h): no process id reaches 2^22. */
+const PID_MAX_LIMIT = 4 * 1024 * 1024;
+
 /** Builds the VMM's seccomp program for `arch` (not necessarily the host's). */
 export function buildSeccompProgram(arch: SeccompArch, opts: SeccompProgramOptions): SeccompProgram {
   return buildPolicyProgram(policyFor(arch), opts);
@@ -134,6 +144,9 @@ export function buildPolicyProgram(policy: ArchPolicy, opts: SeccompProgramOptio
   checkPolicy(policy);
   const childPids = childPidList(policy, opts);
   const ioctls = u32List(opts.ioctls, 'ioctl request');
+  const pid = opts.pid;
+  if (!Number.isInteger(pid) || pid <= 0 || pid > PID_MAX_LIMIT) throw new SeccompPolicyError(`process id ${pid} is not a pid`);
+  const resolve = (values: readonly ArgValue[], what: string): number[] => u32List(values.map((v) => (typeof v === 'number' ? v : pid)), what);
   const violation = opts.mode === 'kill' ? SECCOMP_RET.KILL_PROCESS : SECCOMP_RET.LOG;
   const nrOf = (e: PolicyEntry): number => (policy.syscalls as Record<string, number>)[e.name] as number;
 
@@ -170,6 +183,19 @@ export function buildPolicyProgram(policy: ArchPolicy, opts: SeccompProgramOptio
       for (const bit of bitsOf(rule.allOf)) a.jset(bit, null, `deny_${name}`);
       a.ret(SECCOMP_RET.ALLOW);
       a.label(`deny_${name}`).ret(violation);
+    } else if (rule.kind === 'argsIn') {
+      // One check after another: each jumps on to the next when its argument
+      // matches, and falls through to the shared deny otherwise.
+      rule.args.forEach(({ arg, values }, i) => {
+        const next = i === rule.args.length - 1 ? `allow_${name}` : `check_${name}_${i + 1}`;
+        if (i > 0) a.label(`check_${name}_${i}`);
+        a.ldAbsW(argHigh(arg)).jeq(0, null, `deny_${name}`);
+        a.ldAbsW(argLow(arg));
+        for (const v of resolve(values, `${name} argument ${arg}`)) a.jeq(v, next);
+        a.ja(`deny_${name}`);
+      });
+      a.label(`deny_${name}`).ret(violation);
+      a.label(`allow_${name}`).ret(SECCOMP_RET.ALLOW);
     } else {
       const arg = rule.kind === 'ioctlRequest' ? IOCTL_REQUEST_ARG : rule.arg;
       const values =

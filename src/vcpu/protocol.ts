@@ -26,6 +26,8 @@ export interface VcpuWorkerData {
   exits: SharedArrayBuffer;
   /** Set to 1 by the main thread once the process is sealed and the guest may run. */
   go: Int32Array;
+  /** The bounded log channel's words (devices/worker_log.ts); the main thread holds the other end. */
+  log: SharedArrayBuffer;
 }
 
 /** `ready` carries the thread's id, which the main thread kicks with tgkill. */

@@ -7,6 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { GuestStop } from '../arch/arch.js';
 import { loadMachineArch } from '../arch/index.js';
 import type { AccessBus } from '../bus/bus.js';
+import { createWorkerLog } from '../devices/worker_log.js';
 import { VcpuFd } from '../kvm/vcpu.js';
 import { native } from '../native/addon.js';
 import { ACCESS_SPACE, RemoteBus } from '../platform/mailbox.js';
@@ -44,7 +45,8 @@ async function devicesFor(d: VcpuWorkerData, log: (line: string) => void): Promi
 }
 
 async function main(d: VcpuWorkerData, post: (m: VcpuWorkerMessage) => void): Promise<GuestStop> {
-  const devices = await devicesFor(d, (line) => post({ kind: 'log', line }));
+  // The devices log what the guest makes them do: rate-limited, and bounded on the way to the main thread.
+  const devices = await devicesFor(d, createWorkerLog(d.log, (line) => post({ kind: 'log', line })));
   const vcpu = new VcpuFd(d.vcpuFd, d.mmapSize);
   const control = new VcpuControl(d.vcpuCount, d.control);
   prepareKickable(d.vcpuFd);

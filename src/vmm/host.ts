@@ -14,4 +14,10 @@ export interface VmmHost {
   readonly consoleEscapes: boolean;
   /** Where the guest's console output goes (written from the vCPU thread). */
   readonly consoleOutFd: number;
+  /**
+   * When `log` writes to the same file as the console: the ConsoleLine
+   * (console/line_state.ts) it writes under, which the console writer then
+   * shares, so a line never starts in the middle of the guest's.
+   */
+  readonly consoleLine?: SharedArrayBuffer;
 }

@@ -1,14 +1,21 @@
 // The VMM process. Started by the library (api/process.ts; the CLI is one of
 // its users) with an IPC channel: it waits for its VmConfig, builds and runs
 // the VM, answers pause/resume/stop/metrics requests, and ends with one exit
-// code. Its lines for the user go to stderr ("tsvmm: ..."); a failure is one
-// such line and a non-zero exit (2 for a configuration this host cannot run).
+// code. Its lines for the user ("tsvmm: ...") go to the fd its parent names
+// in TSVMM_LOG_FD (the CLI's stderr or --log file, or a pipe the library
+// reads), written from here directly so that they are kept off the guest's
+// partial console lines (console/log_writer.ts); a failure is one such line
+// and a non-zero exit (2 for a configuration this host cannot run).
 import { constants as osConstants } from 'node:os';
+import { isatty } from 'node:tty';
+import { ConsoleLine } from '../console/line_state.js';
+import { sameFile } from '../console/log_file.js';
+import { LogWriter } from '../console/log_writer.js';
 import { native } from '../native/addon.js';
 import { PR } from '../sandbox/constants.js';
 import { ConfigError } from './config.js';
 import { isToVmm, type FromVmm, type ToVmm } from './ipc.js';
-import { PARENT_PID_ENV } from './main_env.js';
+import { LOG_FD_ENV, PARENT_PID_ENV } from './main_env.js';
 import { startVmm, type VmHandle } from './vmm.js';
 
 
@@ -25,9 +32,14 @@ function dieWithParent(): void {
   if (process.ppid !== expected) native.exitGroup(1);
 }
 
-const log = (line: string): void => {
-  process.stderr.write(`tsvmm: ${line}\n`);
-};
+/** The guest's console: written by the vCPU thread to fd 1. */
+const CONSOLE_FD = 1;
+const passed = Number(process.env[LOG_FD_ENV]);
+const LOG_FD = Number.isInteger(passed) && passed > 2 ? passed : 2;
+/** When the log and the console reach the same file: the cursor state both write under. */
+const consoleLine = sameFile(CONSOLE_FD, LOG_FD) ? new ConsoleLine() : undefined;
+const writer = new LogWriter({ fd: LOG_FD, crlf: isatty(LOG_FD), console: consoleLine });
+const log = (line: string): void => writer.write(line);
 
 /**
  * exit_group, not process.exit: Node's exit joins worker threads, and a
@@ -72,7 +84,8 @@ async function run(start: ToVmm & { type: 'start' }): Promise<void> {
       guestStarting: () => void process.send?.({ type: 'running' } satisfies FromVmm),
       consoleInput: process.stdin,
       consoleEscapes: start.consoleEscapes,
-      consoleOutFd: 1,
+      consoleOutFd: CONSOLE_FD,
+      consoleLine: consoleLine?.buffer,
     });
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);

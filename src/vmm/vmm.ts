@@ -38,11 +38,19 @@ export async function startVmm(config: VmConfig, host: VmmHost): Promise<VmHandl
   // The seccomp code and tables only when asked for, and before the seal:
   // nothing is loaded after it.
   const mode = config.seccomp;
-  const seal = mode === 'off' ? undefined : await import('./seal.js').then((m) => () => m.sealProcess(arch.name, mode, host.log));
+  // SIGUSR1 must not start Node's inspector in a process that will be sealed:
+  // from the moment we know it will be (see sandbox/inspector.ts).
+  const seal =
+    mode === 'off'
+      ? undefined
+      : await import('./seal.js').then((m) => {
+          m.keepInspectorClosed(host.log);
+          return () => m.sealProcess(arch.name, mode, host.log);
+        });
   const prepared = prepareVm(config, arch, host.log);
   const machine = createMachine(prepared, host.log);
   const lifecycle = new VmLifecycle(host);
-  const threads = startWorkers(prepared, machine, host.consoleOutFd, { log: host.log, stopped: (s) => lifecycle.stop(s) });
+  const threads = startWorkers(prepared, machine, { outFd: host.consoleOutFd, line: host.consoleLine }, { log: host.log, stopped: (s) => lifecycle.stop(s) });
   lifecycle.attach(threads);
   void threads.ready.then(() => lifecycle.start(machine, seal));
   return {

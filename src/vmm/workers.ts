@@ -9,6 +9,7 @@
 import { Worker } from 'node:worker_threads';
 import type { GuestStop } from '../arch/arch.js';
 import { CONTROL_WORD } from '../devices/virtio/spec.js';
+import { LogReceiver, createLogWords } from '../devices/worker_log.js';
 import type { DeviceWorkerData, DeviceWorkerMessage } from '../devices/virtio/worker.js';
 import { signalEventfd } from '../native/eventfd.js';
 import { MailboxServer, mailboxBytes } from '../platform/mailbox.js';
@@ -47,26 +48,35 @@ const QUEUE_ACK_TIMEOUT_MS = 5000;
 
 type Message = { kind: string; line?: string; stop?: GuestStop; message?: string; tid?: number };
 
-/** Starts a worker; `ready` resolves with its 'ready' message. */
-function start(url: URL, data: unknown, what: string, events: WorkerEvents): Promise<Message> {
-  const w = new Worker(url, { workerData: data });
+/**
+ * Starts a worker with a bounded log channel (devices/worker_log.ts: `log`
+ * is added to its data); `ready` resolves with its 'ready' message.
+ */
+function start(url: URL, data: object, what: string, events: WorkerEvents): Promise<Message> {
+  const words = createLogWords();
+  const receiver = new LogReceiver(words);
+  const w = new Worker(url, { workerData: { ...data, log: words } });
   w.on('error', (err) => events.stopped({ code: 1, reason: `${what} thread failed: ${err.message}` }));
   return new Promise((ready) => {
     w.on('message', (msg: Message) => {
       if (msg.kind === 'ready') ready(msg);
-      else if (msg.kind === 'log') events.log(msg.line!);
+      else if (msg.kind === 'log') {
+        events.log(msg.line!);
+        const note = receiver.written();
+        if (note !== undefined) events.log(note);
+      }
       else if (msg.kind === 'stopped') events.stopped(msg.stop!);
       else events.stopped({ code: 1, reason: `${what} thread failed: ${msg.message}` });
     });
   });
 }
 
-export function startWorkers(p: PreparedVm, m: Machine, consoleOutFd: number, events: WorkerEvents): VmThreads {
+export function startWorkers(p: PreparedVm, m: Machine, console: { outFd: number; line: SharedArrayBuffer | undefined }, events: WorkerEvents): VmThreads {
   const platform: PlatformData = {
     arch: p.arch.name,
     vmFd: m.vm.fd,
     memory: m.memoryDescriptor,
-    console: { ring: m.consoleRing.buffer, flags: m.consoleFlags, outFd: consoleOutFd },
+    console: { ring: m.consoleRing.buffer, flags: m.consoleFlags, outFd: console.outFd, line: console.line },
     virtio: p.virtio,
   };
   const count = m.vcpuFds.length;
@@ -81,15 +91,15 @@ export function startWorkers(p: PreparedVm, m: Machine, consoleOutFd: number, ev
   if (count > 1) {
     mailbox = new SharedArrayBuffer(mailboxBytes(count));
     devices = { kind: 'remote', arch: p.arch.name, mailbox };
-    const data: PlatformWorkerData = { platform, mailbox, vcpus: count };
-    waiting.push(start(new URL('../platform/worker.js', import.meta.url), data satisfies PlatformWorkerData, 'platform', events) as Promise<Message & PlatformWorkerMessage>);
+    const data: Omit<PlatformWorkerData, 'log'> = { platform, mailbox, vcpus: count };
+    waiting.push(start(new URL('../platform/worker.js', import.meta.url), data, 'platform', events) as Promise<Message & PlatformWorkerMessage>);
   }
   const vcpuReady = m.vcpuFds.map((vcpuFd, index) => {
-    const data: VcpuWorkerData = { index, vcpuFd, mmapSize, devices, control: control.buffer, vcpuCount: count, exits, go };
+    const data: Omit<VcpuWorkerData, 'log'> = { index, vcpuFd, mmapSize, devices, control: control.buffer, vcpuCount: count, exits, go };
     return start(new URL('../vcpu/worker.js', import.meta.url), data, count > 1 ? `vCPU ${index}` : 'vCPU', events) as Promise<Message & VcpuWorkerMessage>;
   });
   for (const spec of p.virtio) {
-    const data: DeviceWorkerData = { memory: m.memoryDescriptor, spec };
+    const data: Omit<DeviceWorkerData, 'log'> = { memory: m.memoryDescriptor, spec };
     waiting.push(start(new URL('../devices/virtio/worker.js', import.meta.url), data, 'device', events) as Promise<Message & DeviceWorkerMessage>);
   }
   const tids: number[] = [];

@@ -8,13 +8,14 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 out="${1:-$here/build}"
 CC="${CC:-gcc}"
-GUESTS=(hello echo thre_irq unknown_io triple_fault reboot blk net blkbench netbench)
+GUESTS=(hello echo thre_irq unknown_io triple_fault reboot blk net blkbench netbench barmove)
 # extra objects (besides start.o and lib.o) a guest links with
 declare -A EXTRA_OBJS=(
     [blk]="virtio"
     [net]="virtio"
     [blkbench]="virtio"
     [netbench]="virtio"
+    [barmove]="virtio"
 )
 SHARED=(start.S lib.c virtio.c)
 

@@ -72,11 +72,19 @@ static uint64_t cap_address(const struct pci_dev *d, unsigned cap, uint32_t *len
 void virtio_pci_probe(struct virtio_pci *vp, unsigned virtio_id)
 {
     uint16_t devid = (uint16_t)VIRTIO_PCI_MODERN_DEVICE(virtio_id);
+    struct pci_dev d;
+
+    if (!pci_find(VIRTIO_PCI_VENDOR, devid, &d))
+        failf("no PCI device %04x:%04x on bus 0", VIRTIO_PCI_VENDOR, devid);
+    virtio_pci_probe_at(vp, &d);
+}
+
+void virtio_pci_probe_at(struct virtio_pci *vp, const struct pci_dev *found)
+{
     struct pci_dev *d = &vp->pci;
 
     memset(vp, 0, sizeof *vp);
-    if (!pci_find(VIRTIO_PCI_VENDOR, devid, d))
-        failf("no PCI device %04x:%04x on bus 0", VIRTIO_PCI_VENDOR, devid);
+    *d = *found;
 
     uint16_t cmd = pci_read16(d, PCI_COMMAND);
     pci_write16(d, PCI_COMMAND, cmd | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);

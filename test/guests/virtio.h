@@ -182,6 +182,8 @@ struct virtio_pci {
  * and device config structures.  Fails if the device or a structure is
  * missing or lies outside an assigned memory BAR below 4 GiB. */
 void virtio_pci_probe(struct virtio_pci *vp, unsigned virtio_id);
+/* The same for the function `d` (e.g. the second of two devices of one kind). */
+void virtio_pci_probe_at(struct virtio_pci *vp, const struct pci_dev *d);
 
 /* 3.1.1 steps 1-6: reset (and wait for status 0), ACKNOWLEDGE, DRIVER, read
  * the device features, write offered & wanted, FEATURES_OK, re-read status.

@@ -7,7 +7,11 @@ import assert from 'node:assert/strict';
 import { TSVMM } from './tsvmm.js';
 
 export interface ConsoleStep {
-  /** Wait for this in the console output (searched after the previous step's match)... */
+  /**
+   * Wait for this in the console output, the guest's stdout alone (searched
+   * after the previous step's match): tsvmm's lines come on stderr, a pipe of
+   * their own, and merged they could land inside what a step waits for...
+   */
   expect: RegExp;
   /** ...then type a string, or run a function given the supervisor's pid and a way to type. */
   then?: string | ((pid: number, type: (s: string) => void) => void);
@@ -41,6 +45,7 @@ export function bootWithConsole(args: string[], steps: ConsoleStep[], opts: Boot
   const vm = spawn(cmd[0]!, cmd.slice(1), { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
   const log = process.env['TSVMM_BOOT_LOG'];
   let out = '';
+  let guestOut = '';
   let at = 0;
   let next = 0;
   const marks: number[] = [];
@@ -55,7 +60,7 @@ export function bootWithConsole(args: string[], steps: ConsoleStep[], opts: Boot
   const advance = (): void => {
     while (next < steps.length) {
       const s = steps[next]!;
-      const m = s.expect.exec(out.slice(at));
+      const m = s.expect.exec(guestOut.slice(at));
       if (!m) return;
       at += m.index + m[0].length;
       marks.push((Date.now() - t0) / 1000);
@@ -70,6 +75,7 @@ export function bootWithConsole(args: string[], steps: ConsoleStep[], opts: Boot
   };
   vm.stdout.on('data', (d: Buffer) => {
     out += d.toString();
+    guestOut += d.toString();
     if (log) appendFileSync(log, d);
     advance();
   });

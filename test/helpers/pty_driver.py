@@ -50,14 +50,20 @@ def pump(deadline):
             return True
     return None
 
+# The child's wait status once reaped (by wait_for, if it exits before a
+# pattern shows; waiting for it again would fail with ECHILD).
+reaped = None
+
 def wait_for(pattern, deadline):
+    global reaped
     while time.time() < deadline:
         if re.search(pattern.encode(), out):
             return True
         if pump(deadline) is False:
             break
-        done, _ = os.waitpid(pid, os.WNOHANG)
+        done, st = os.waitpid(pid, os.WNOHANG)
         if done:
+            reaped = st
             pump(time.time() + 0.2)
             break
     return bool(re.search(pattern.encode(), out))
@@ -74,8 +80,8 @@ for i, pattern in enumerate(a.expect):
         os.write(master, bytes.fromhex(sends[i]))
 
 sent_at = time.time()
-status = None
-if matched:
+status = reaped
+if matched and status is None:
     if a.signal:
         target = pid
         if a.signal_grandchild:
@@ -85,7 +91,7 @@ if matched:
     elif len(sends) >= len(a.expect):
         os.write(master, bytes.fromhex(sends[len(a.expect) - 1]))
 end = sent_at + (a.exit_timeout if matched else 1)
-while time.time() < end:
+while status is None and time.time() < end:
     done, st = os.waitpid(pid, os.WNOHANG)
     if done:
         status = st

@@ -37,9 +37,22 @@ export function runTsvmm(args: string[], opts: { env?: NodeJS.ProcessEnv; input?
   });
 }
 
-/** Why KVM tests cannot run here, or undefined when /dev/kvm is usable. */
+export class KvmRequiredError extends Error {
+  constructor(dev: string) {
+    super(`TSVMM_REQUIRE_KVM=1 but ${dev} does not exist here: the tests that boot guests cannot run, and CI does not pass without them`);
+    this.name = 'KvmRequiredError';
+  }
+}
+
+/**
+ * Why KVM tests cannot run here (they skip, printing it), or undefined when
+ * /dev/kvm is usable. With TSVMM_REQUIRE_KVM=1 (set by .ci/run, and by
+ * scripts/run-arm64-tests.mjs in its host) a missing device throws instead:
+ * the test file fails, it does not skip.
+ */
 export function kvmUnavailable(): string | undefined {
   const dev = process.env['TSVMM_KVM_DEVICE'] || '/dev/kvm';
-  if (!existsSync(dev)) return `${dev} does not exist on this host (no KVM): skipping tests that boot guests`;
-  return undefined;
+  if (existsSync(dev)) return undefined;
+  if (process.env['TSVMM_REQUIRE_KVM'] === '1') throw new KvmRequiredError(dev);
+  return `${dev} does not exist on this host (no KVM): skipping tests that boot guests`;
 }

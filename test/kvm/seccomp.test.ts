@@ -1,13 +1,15 @@
 // --seccomp on a running VM: every thread of the VMM process is filtered
 // (Seccomp: 2, NoNewPrivs: 1) while the guest runs and uses its devices, and
-// the guest still finishes normally.
+// the guest still finishes normally; what the runtime could do behind the
+// filter's back (io_uring rings, the inspector on SIGUSR1) cannot kill it.
 import { test } from 'node:test';
+import { defaultConfig } from '../../src/vmm/config.js';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { kvmUnavailable, TSVMM, runTsvmm } from '../helpers/tsvmm.js';
+import { kvmUnavailable, ROOT, TSVMM, runTsvmm } from '../helpers/tsvmm.js';
 import { guestDir } from '../helpers/guests.js';
 
 const skip = kvmUnavailable() ?? false;
@@ -71,4 +73,63 @@ test('with --seccomp a disk guest reads, writes and flushes, and exits 0', { ski
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+/** Starts `argv` (the echo guest), collecting its output; `until` polls for a condition (no result depends on the poll's timing). */
+function startEcho(argv: string[], env: NodeJS.ProcessEnv = {}) {
+  const vm = spawn(process.execPath, argv, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  const out = { stdout: '', stderr: '' };
+  vm.stdout.on('data', (d: Buffer) => (out.stdout += d.toString()));
+  vm.stderr.on('data', (d: Buffer) => (out.stderr += d.toString()));
+  const until = async (cond: () => boolean, what: string): Promise<void> => {
+    for (let i = 0; i < 1200 && !cond(); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(cond(), `timed out waiting for ${what}; stdout: ${out.stdout} stderr: ${out.stderr}`);
+  };
+  const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => vm.on('close', (code, signal) => resolve({ code, signal })));
+  return { vm, out, until, closed };
+}
+
+test('a sealed VMM sent SIGUSR1 starts no inspector and keeps running: the guest still echoes input', { skip, timeout: 180_000 }, async () => {
+  const { vm, out, until, closed } = startEcho([TSVMM, '-k', `${guestDir()}/echo.elf`, '-m', '64M', '--seccomp']);
+  await until(() => out.stdout.includes('READY') && /allowlist on every thread/.test(out.stderr), 'the sealed guest to be ready');
+  const child = vmmPid(vm.pid!);
+  assert.ok(child !== undefined, 'found the VMM process');
+  process.kill(child, 'SIGUSR1');
+  await until(() => /SIGUSR1 ignored/.test(out.stderr), 'the VMM to say it ignored SIGUSR1');
+  vm.stdin.write('after\n');
+  await until(() => out.stdout.includes('AFTER'), 'the echo after SIGUSR1');
+  process.kill(child, 'SIGUSR1');
+  vm.stdin.end('q');
+  const { code } = await closed;
+  assert.equal(code, 0, out.stderr);
+  assert.match(out.stdout, /BYE/);
+  assert.equal(out.stderr.match(/SIGUSR1 ignored/g)?.length, 1, 'said once');
+  assert.doesNotMatch(out.stderr, /seccomp filter killed|Debugger listening/);
+});
+
+test('tsvmm --seccomp with UV_USE_IO_URING=1 in the environment: the VMM gets no io_uring ring and runs the guest', { skip, timeout: 180_000 }, async () => {
+  const r = await runTsvmm(['-k', `${guestDir()}/echo.elf`, '-m', '64M', '--seccomp'], { env: { UV_USE_IO_URING: '1' }, input: 'ring\nq', timeoutMs: 150_000 });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /RING/);
+  assert.match(r.stdout, /BYE/);
+});
+
+test('a VMM started with an io_uring ring open refuses to seal: one line, exit 1', { skip, timeout: 180_000 }, async () => {
+  // The VMM process itself, without the parent (api/process.ts) that clears UV_USE_IO_URING.
+  const main = join(ROOT, 'dist', 'src', 'vmm', 'main.js');
+  const vm = spawn(process.execPath, [main], { stdio: ['pipe', 'pipe', 'pipe', 'ipc'], env: { ...process.env, UV_USE_IO_URING: '1' } });
+  const out = { stdout: '', stderr: '' };
+  vm.stdout!.on('data', (d: Buffer) => (out.stdout += d.toString()));
+  vm.stderr!.on('data', (d: Buffer) => (out.stderr += d.toString()));
+  const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => vm.on('close', (code, signal) => resolve({ code, signal })));
+  const config = { ...defaultConfig(`${guestDir()}/echo.elf`), memoryBytes: 64 * 1024 * 1024, seccomp: 'kill' };
+  vm.send({ type: 'start', config, consoleEscapes: false });
+  vm.stdin!.end();
+  const { code, signal } = await closed;
+  assert.equal(signal, null, out.stderr);
+  assert.equal(code, 1, out.stderr);
+  const lines = out.stderr.trimEnd().split('\n');
+  assert.equal(lines.length, 1, out.stderr);
+  assert.match(lines[0]!, /^tsvmm: seccomp: refusing to seal: io_uring rings? open \(fd \d+/);
+  assert.doesNotMatch(out.stdout, /READY/, 'the guest never ran');
 });

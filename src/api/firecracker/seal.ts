@@ -45,7 +45,7 @@ export function warmUpBeforeSeal(): void {
  */
 export function sealApiProcess(options: ApiSealOptions): SeccompProgram {
   warmUpBeforeSeal();
-  const program = buildPolicyProgram(apiPolicyFor(hostSeccompArch()), { ioctls: API_IOCTLS, mode: options.mode, childPids: options.childPids });
+  const program = buildPolicyProgram(apiPolicyFor(hostSeccompArch()), { ioctls: API_IOCTLS, mode: options.mode, childPids: options.childPids, pid: process.pid });
   installSeccomp(program.bytes);
   return program;
 }

@@ -7,7 +7,7 @@ import type { Ioctls } from '../../kvm/device.js';
 import { native } from '../../native/addon.js';
 import { PciEcam } from '../../pci/ecam.js';
 import { attachConsoleUart } from '../console_uart.js';
-import { IRQ, LAYOUT, NR_SPIS } from './layout.js';
+import { IRQ, LAYOUT, NR_SPIS, redistSize } from './layout.js';
 import { spiIrqLine } from './gic.js';
 import { describeArm64Vcpu } from './vcpu.js';
 
@@ -37,6 +37,13 @@ export function createAarch64Machine(io: Ioctls = native): MachineArch {
     // MSI routes would start after the SPIs. Without an ITS the device tree
     // names no MSI controller, so Linux uses INTx and none are created.
     firstMsiGsi: NR_SPIS,
+    // The vGIC, decoded inside KVM: the distributor, the GICv2 CPU interface
+    // and the GICv3 redistributor region, whichever version KVM gave us.
+    reservedRanges: [
+      { start: LAYOUT.GIC_DIST_START, end: LAYOUT.GIC_DIST_START + LAYOUT.GIC_DIST_SIZE, name: 'the GIC distributor' },
+      { start: LAYOUT.GIC_CPU_START, end: LAYOUT.GIC_CPU_START + LAYOUT.GIC_CPU_SIZE, name: 'the GIC CPU interface' },
+      { start: LAYOUT.GIC_REDIST_START, end: LAYOUT.GIC_REDIST_START + redistSize(LAYOUT.MAX_VCPUS), name: 'the GIC redistributors' },
+    ],
     attachPciBus(ctx: MachineContext, bus: PciBus): void {
       ctx.mmio.register(LAYOUT.PCI_ECAM_START, LAYOUT.PCI_ECAM_SIZE, new PciEcam(bus));
     },

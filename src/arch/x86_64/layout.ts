@@ -69,10 +69,16 @@ export const LAYOUT = {
   IOAPIC_SIZE: 0x1000,
   /** Local APIC MMIO base (SDM vol. 3, 11.4.1: IA32_APIC_BASE default). */
   LAPIC_START: 0xfee00000,
+  /** The local APIC's register page (SDM vol. 3, 11.4.1: 4 KiB). */
+  LAPIC_SIZE: 0x1000,
   /** Three pages KVM needs for its real-mode TSS on Intel (KVM_SET_TSS_ADDR); must be inside the hole, not RAM. */
   KVM_TSS_ADDRESS: 0xfffbd000,
+  /** Size of that TSS area (api.rst, KVM_SET_TSS_ADDR: "a three-page region"). */
+  KVM_TSS_SIZE: 0x3000,
   /** One page for KVM's EPT identity map on Intel (KVM_SET_IDENTITY_MAP_ADDR), just below the TSS. */
   KVM_IDENTITY_MAP_START: 0xfffbc000,
+  /** Size of the identity map (api.rst, KVM_SET_IDENTITY_MAP_ADDR: "a one-page region"). */
+  KVM_IDENTITY_MAP_SIZE: 0x1000,
 } as const;
 
 /** Local APIC version reported in the MP table (integrated APIC, SDM 11.4.8). */

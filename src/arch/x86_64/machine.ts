@@ -9,6 +9,7 @@ import { PC_COM1 } from '../../devices/legacy/serial8250.js';
 import { attachConsoleUart } from '../console_uart.js';
 import { I8042, I8042_PORT } from '../../devices/legacy/i8042.js';
 import { describeVcpu } from './kvm_state.js';
+import { LAYOUT } from './layout.js';
 
 /** PCI configuration mechanism #1: CONFIG_ADDRESS at 0xCF8, CONFIG_DATA at 0xCFC-0xCFF (PCI Local Bus 3.0, 3.2.2.3.2). */
 const PCI_CONFIG_IO_PORT = 0xcf8;
@@ -39,6 +40,14 @@ export const x86_64Machine: MachineArch = {
   name: 'x86_64',
   defaultGsiRoutes,
   firstMsiGsi: 24,
+  // KVM's in-kernel IOAPIC and LAPIC decode their pages before any exit
+  // reaches us; the TSS and identity-map pages are KVM's own.
+  reservedRanges: [
+    { start: LAYOUT.IOAPIC_START, end: LAYOUT.IOAPIC_START + LAYOUT.IOAPIC_SIZE, name: 'the IOAPIC' },
+    { start: LAYOUT.LAPIC_START, end: LAYOUT.LAPIC_START + LAYOUT.LAPIC_SIZE, name: 'the local APIC' },
+    { start: LAYOUT.KVM_IDENTITY_MAP_START, end: LAYOUT.KVM_IDENTITY_MAP_START + LAYOUT.KVM_IDENTITY_MAP_SIZE, name: "KVM's identity-map page" },
+    { start: LAYOUT.KVM_TSS_ADDRESS, end: LAYOUT.KVM_TSS_ADDRESS + LAYOUT.KVM_TSS_SIZE, name: "KVM's TSS pages" },
+  ],
   attachPciBus(ctx: MachineContext, bus: PciBus): void {
     ctx.pio.register(PCI_CONFIG_IO_PORT, PCI_CONFIG_IO_LENGTH, new PciConfigIo(bus));
   },

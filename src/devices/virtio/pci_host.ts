@@ -1,6 +1,7 @@
 // The vCPU-thread side of a virtio-pci device: implements the transport's
-// TransportHost with KVM. BAR moves re-register the MMIO range and the
-// queues' ioeventfds; MSI-X vectors become GSI routes with an irqfd each
+// TransportHost with KVM. BAR moves go through the machine's BarSpace, which
+// decodes BAR 0 (its MMIO range and the queues' ioeventfds) only where it
+// overlaps nothing; MSI-X vectors become GSI routes with an irqfd each
 // (detached while masked, so a masked vector's interrupt waits in its eventfd
 // and is delivered when KVM re-attaches it); reset waits for the device
 // worker to let go of the queues.
@@ -8,6 +9,7 @@ import type { Bus } from '../../bus/bus.js';
 import type { GsiRouter } from '../../kvm/gsi_router.js';
 import type { VmFd } from '../../kvm/vm.js';
 import { signalEventfd } from '../../native/eventfd.js';
+import type { BarMapping, BarSpace } from '../../pci/bar_space.js';
 import type { MsixRoute } from '../../pci/msix.js';
 import type { TransportHost, VirtioPciTransport } from './pci_transport.js';
 import { CONTROL_WORD, type VirtioDeviceSpec } from './spec.js';
@@ -15,16 +17,24 @@ import { CONTROL_WORD, type VirtioDeviceSpec } from './spec.js';
 /** How long a reset may wait for the device worker (it finishes the request in flight). */
 const RESET_TIMEOUT_MS = 5000;
 
+/** The VM ioctls a device's host side makes (a fake in tests). */
+export type VirtioHostVm = Pick<VmFd, 'ioeventfd' | 'irqfd'>;
+
+/** Queue notifications are 2-byte writes of the queue index (virtio 1.2 §4.1.5.2). */
+const NOTIFY_WIDTH = 2;
+
 export class VirtioPciHost implements TransportHost {
   private transport: VirtioPciTransport | undefined;
-  private mappedAt: number | null = null;
   private readonly msiGsiBase: number;
   private readonly attached: boolean[];
   private readonly control: Int32Array;
+  /** BAR 0 as the BarSpace places it: the transport's registers and the queues' ioeventfds. */
+  private readonly bar0: BarMapping;
 
   constructor(
-    private readonly vm: VmFd,
+    private readonly vm: VirtioHostVm,
     private readonly mmio: Bus,
+    private readonly bars: BarSpace,
     private readonly router: GsiRouter,
     private readonly spec: VirtioDeviceSpec,
     private readonly log: (line: string) => void,
@@ -32,6 +42,15 @@ export class VirtioPciHost implements TransportHost {
     this.msiGsiBase = router.allocate(spec.msiFds.length);
     this.attached = spec.msiFds.map(() => false);
     this.control = new Int32Array(spec.control);
+    const host = this;
+    this.bar0 = {
+      label: `PCI slot ${spec.slot} BAR 0`,
+      get size(): number {
+        return host.attachedTransport().config.barSize(0);
+      },
+      map: (gpa) => this.mapBar0(gpa),
+      unmap: (gpa) => this.unmapBar0(gpa),
+    };
   }
 
   attach(transport: VirtioPciTransport): void {
@@ -39,17 +58,33 @@ export class VirtioPciHost implements TransportHost {
   }
 
   barMapped(bar: number, gpa: number | null): void {
-    const t = this.transport;
-    if (bar !== 0 || t === undefined) return;
-    if (this.mappedAt !== null) {
-      this.mmio.unregister(this.mappedAt, t);
-      this.spec.kickFds.forEach((fd, q) => this.vm.ioeventfd(fd, this.mappedAt! + t.notifyOffset(q), 2, { deassign: true }));
+    if (bar !== 0 || this.transport === undefined) return;
+    this.bars.place(this.bar0, gpa);
+  }
+
+  private attachedTransport(): VirtioPciTransport {
+    if (this.transport === undefined) throw new Error(`virtio device in slot ${this.spec.slot} has no transport`);
+    return this.transport;
+  }
+
+  /** The MMIO range, then one ioeventfd per queue; on a failure, what was done is undone. */
+  private mapBar0(gpa: number): void {
+    const t = this.attachedTransport();
+    this.mmio.register(gpa, t.config.barSize(0), t);
+    let q = 0;
+    try {
+      for (; q < this.spec.kickFds.length; q++) this.vm.ioeventfd(this.spec.kickFds[q]!, gpa + t.notifyOffset(q), NOTIFY_WIDTH);
+    } catch (err) {
+      for (let i = 0; i < q; i++) this.vm.ioeventfd(this.spec.kickFds[i]!, gpa + t.notifyOffset(i), NOTIFY_WIDTH, { deassign: true });
+      this.mmio.unregister(gpa, t);
+      throw err;
     }
-    this.mappedAt = gpa;
-    if (gpa !== null) {
-      this.mmio.register(gpa, t.config.barSize(0), t);
-      this.spec.kickFds.forEach((fd, q) => this.vm.ioeventfd(fd, gpa + t.notifyOffset(q), 2));
-    }
+  }
+
+  private unmapBar0(gpa: number): void {
+    const t = this.attachedTransport();
+    this.mmio.unregister(gpa, t);
+    this.spec.kickFds.forEach((fd, q) => this.vm.ioeventfd(fd, gpa + t.notifyOffset(q), NOTIFY_WIDTH, { deassign: true }));
   }
 
   msixRouteChanged(vector: number, route: MsixRoute): void {

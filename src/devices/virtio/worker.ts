@@ -14,10 +14,13 @@ import { CONTROL_WORD, type VirtioDeviceSpec } from './spec.js';
 import { loadVirtioKind } from './kinds.js';
 import type { QueueRuntime } from './runtime.js';
 import { DEVICE_METRIC } from './metrics.js';
+import { createWorkerLog } from '../worker_log.js';
 
 export interface DeviceWorkerData {
   memory: GuestMemoryDescriptor;
   spec: VirtioDeviceSpec;
+  /** The bounded log channel's words (../worker_log.ts); the main thread holds the other end. */
+  log: SharedArrayBuffer;
 }
 
 /** What a device worker tells the thread that started it. */
@@ -128,7 +131,8 @@ function sinkFor(spec: VirtioDeviceSpec, state: Int32Array, counters: Float64Arr
 if (parentPort) {
   const d = workerData as DeviceWorkerData;
   const kind = await loadVirtioKind(d.spec.backend.kind);
-  const log = (line: string): void => parentPort!.postMessage({ kind: 'log', line } satisfies DeviceWorkerMessage);
+  // Everything this worker logs comes from serving the guest: rate-limited, and bounded on its way out.
+  const log = createWorkerLog(d.log, (line) => parentPort!.postMessage({ kind: 'log', line } satisfies DeviceWorkerMessage));
   const state = new Int32Array(d.spec.state);
   const memory = GuestMemory.map(d.memory);
   const counters = new Float64Array(d.spec.counters);

@@ -20,7 +20,7 @@ const ARCHES: readonly SeccompArch[] = ['x86_64', 'aarch64'];
 
 function setup(arch: SeccompArch, mode: 'kill' | 'log' = 'kill') {
   const policy = apiPolicyFor(arch);
-  const program = buildPolicyProgram(policy, { ioctls: [IOCTL.TCGETS, IOCTL.FIONBIO], mode, childPids: [CHILD] });
+  const program = buildPolicyProgram(policy, { ioctls: [IOCTL.TCGETS, IOCTL.FIONBIO], mode, childPids: [CHILD], pid: process.pid });
   const nr = (name: string): number => {
     const n = (policy.syscalls as Record<string, number | undefined>)[name];
     assert.notEqual(n, undefined, `${arch} has no number for ${name}`);
@@ -96,11 +96,11 @@ test('API x86_64: unlink for the socket file; aarch64: unlinkat without AT_REMOV
 
 test('a policy with childPid rules needs the pids, and they must be process ids', () => {
   const policy = apiPolicyFor('x86_64');
-  assert.throws(() => buildPolicyProgram(policy, { ioctls: [], mode: 'kill' }), (e: unknown) => e instanceof SeccompPolicyError && /kill, wait4 need the child pids/.test(e.message));
-  assert.throws(() => buildPolicyProgram(policy, { ioctls: [], mode: 'kill', childPids: [0] }), /child pid 0 is not a process id/);
-  assert.throws(() => buildPolicyProgram(policy, { ioctls: [], mode: 'kill', childPids: [-5] }), SeccompPolicyError);
+  assert.throws(() => buildPolicyProgram(policy, { ioctls: [], mode: 'kill', pid: process.pid }), (e: unknown) => e instanceof SeccompPolicyError && /kill, wait4 need the child pids/.test(e.message));
+  assert.throws(() => buildPolicyProgram(policy, { ioctls: [], mode: 'kill', childPids: [0], pid: process.pid }), /child pid 0 is not a process id/);
+  assert.throws(() => buildPolicyProgram(policy, { ioctls: [], mode: 'kill', childPids: [-5], pid: process.pid }), SeccompPolicyError);
   // No children: every kill and wait4 is refused.
-  const { bytes } = buildPolicyProgram(policy, { ioctls: [], mode: 'kill', childPids: [] });
+  const { bytes } = buildPolicyProgram(policy, { ioctls: [], mode: 'kill', childPids: [], pid: process.pid });
   const kill = (policy.syscalls as Record<string, number>)['kill'] as number;
   assert.equal(describeAction(runSeccomp(bytes, { arch: AUDIT_ARCH.X86_64, nr: kill, args: [BigInt(CHILD), SIGTERM] })), 'KILL_PROCESS');
 });

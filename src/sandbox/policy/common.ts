@@ -21,7 +21,7 @@
 
 import { ERRNO, FALLOC, VCPU_KICK_SIGNAL } from '../../native/linux.js';
 import { CLONE, CLONE_NAMESPACE_FLAGS, F, MSG, SIG } from '../constants.js';
-import type { PolicyEntry } from './types.js';
+import { OWN_PID, type PolicyEntry } from './types.js';
 
 /** Syscall names allowed on both architectures. */
 export type CommonSyscall =
@@ -30,9 +30,9 @@ export type CommonSyscall =
   | 'mmap' | 'mprotect' | 'munmap' | 'madvise' | 'brk'
   | 'close' | 'fcntl' | 'getpid' | 'gettid' | 'clock_gettime'
   | 'sched_yield' | 'rt_sigprocmask' | 'rt_sigaction' | 'rt_sigreturn' | 'restart_syscall'
-  | 'tgkill' | 'tkill'
+  | 'tgkill' | 'rt_sigtimedwait'
   | 'clone' | 'clone3' | 'set_robust_list' | 'rseq' | 'io_uring_setup'
-  | 'exit' | 'exit_group' | 'openat' | 'recvmsg' | 'rt_sigtimedwait';
+  | 'exit' | 'exit_group' | 'openat' | 'recvmsg';
 
 const ENOSYS = ERRNO.ENOSYS;
 const EACCES = ERRNO.EACCES;
@@ -121,18 +121,15 @@ export const COMMON_ENTRIES: readonly PolicyEntry<CommonSyscall>[] = [
   {
     name: 'tgkill',
     reason:
-      'abort() -> raise(SIGABRT): a failed assertion must die with SIGABRT, not SIGSYS; ' +
-      'vcpu/kick.ts: the VMM kicks a vCPU thread out of KVM_RUN (pause, stop). SIGABRT and VCPU_KICK_SIGNAL only',
-    rule: { kind: 'argIn', arg: 2, values: [SIG.ABRT, VCPU_KICK_SIGNAL] },
+      'abort() -> raise(SIGABRT): a failed assertion must die with SIGABRT, not SIGSYS; vcpu/kick.ts: ' +
+      'tgkill(own pid, vCPU tid, VCPU_KICK_SIGNAL) kicks a vCPU thread out of KVM_RUN (pause, stop). Only into this ' +
+      'process (tgid = the VMM\'s pid, an input of the filter) and only those two signals. tkill, which ' +
+      'names no process and could reach any thread on the host, is not allowed',
+    rule: { kind: 'argsIn', args: [{ arg: 0, values: [OWN_PID] }, { arg: 2, values: [SIG.ABRT, VCPU_KICK_SIGNAL] }] },
   },
   {
     name: 'rt_sigtimedwait',
     reason: 'vcpu/kick.ts: a vCPU thread takes its pending kick signal (zero timeout) after KVM_RUN returned EINTR',
-  },
-  {
-    name: 'tkill',
-    reason: 'raise(SIGABRT) in C libraries that use tkill (musl, older glibc). SIGABRT only',
-    rule: { kind: 'argIn', arg: 1, values: [SIG.ABRT] },
   },
   {
     name: 'clone',

@@ -6,6 +6,16 @@ export type SeccompArch = 'x86_64' | 'aarch64';
 export type ArgIndex = 0 | 1 | 2 | 3 | 4 | 5;
 
 /**
+ * A value known only when the filter is built: the VMM's own process id
+ * (SeccompProgramOptions.pid). Policies are data written before any process
+ * exists, so they name it instead of holding it.
+ */
+export const OWN_PID = { input: 'pid' } as const;
+
+/** What an argument may equal: a constant, or a run-time input. */
+export type ArgValue = number | typeof OWN_PID;
+
+/**
  * An argument check on an allowed syscall, or a canned answer. A call that
  * fails a check gets the policy's default action (kill, or log).
  */
@@ -19,6 +29,8 @@ export type SyscallRule =
   | { readonly kind: 'ioctlRequest' }
   /** args[arg] equals one of `values`: high half 0, low half in the set. */
   | { readonly kind: 'argIn'; readonly arg: ArgIndex; readonly values: readonly number[] }
+  /** Every listed argument equals one of its values (each as in argIn). */
+  | { readonly kind: 'argsIn'; readonly args: ReadonlyArray<{ readonly arg: ArgIndex; readonly values: readonly ArgValue[] }> }
   /**
    * The low 32 bits of args[arg] contain every bit of `allOf` and none of
    * `noneOf`. Only for arguments the kernel itself truncates to 32 bits, so

@@ -35,7 +35,6 @@ export const SYSCALLS_X86_64 = {
   fdatasync: 75,
   fallocate: 285,
   gettid: 186,
-  tkill: 200,
   futex: 202,
   restart_syscall: 219,
   clock_gettime: 228,
@@ -55,6 +54,7 @@ export const SYSCALLS_X86_64 = {
   // not in the VMM's policy (killed there); some are in the API supervisor's (api.ts)
   shutdown: 48,
   wait4: 61,
+  tkill: 200,
   open: 2,
   mremap: 25,
   socket: 41,

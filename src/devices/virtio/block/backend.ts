@@ -1,10 +1,19 @@
 // Host storage behind virtio-blk: positioned, vectored I/O on a file
 // descriptor (preadv/pwritev: no shared file offset, so requests never race
 // on a seek) and fdatasync for FLUSH. Runs on the device's worker thread.
-// Errors are the addon's NativeError (errno/code); the device turns them
-// into VIRTIO_BLK_S_IOERR.
+// Errors are the addon's NativeError (errno/code) or the errors below; the
+// device turns them into VIRTIO_BLK_S_IOERR.
+//
+// The image may shrink under a running guest (another process truncates
+// it). Reads past its new end come back short (ShortTransferError). Writes,
+// and zeroing or unmapping, check the file's current size first (one fstat)
+// and refuse to reach past it (PastEndError) rather than grow the file back:
+// tsvmm never resizes an image. A truncation that lands between that check
+// and the write can still be undone by the write; nothing can prevent that
+// short of a lock the other process would have to take too.
 import { native } from '../../../native/addon.js';
 import { FALLOC } from '../../../native/linux.js';
+import { STAT, fileSize } from '../../../native/stat.js';
 
 export interface BlockBackend {
   /** Fills `views` from byte `offset` of the disk, completely or throws. */
@@ -26,6 +35,14 @@ export class ShortTransferError extends Error {
   constructor(op: string, offset: number, done: number, wanted: number) {
     super(`${op} at byte ${offset} transferred ${done} of ${wanted} bytes (file shrank?)`);
     this.name = 'ShortTransferError';
+  }
+}
+
+export class PastEndError extends Error {
+  readonly code = 'EPASTEND';
+  constructor(op: string, offset: number, length: number, size: number) {
+    super(`${op} of ${length} bytes at byte ${offset} reaches past the image's end at byte ${size} (it shrank); the image is never grown`);
+    this.name = 'PastEndError';
   }
 }
 
@@ -59,6 +76,8 @@ function transfer(op: string, call: Vectored, fd: number, views: Uint8Array[], o
 }
 
 export class FileBackend implements BlockBackend {
+  private readonly stat = Buffer.alloc(STAT.SIZE);
+
   constructor(readonly fd: number) {}
 
   read(views: Uint8Array[], offset: number): void {
@@ -66,6 +85,9 @@ export class FileBackend implements BlockBackend {
   }
 
   write(views: Uint8Array[], offset: number): void {
+    let length = 0;
+    for (const v of views) length += v.length;
+    this.withinImage('write', offset, length);
     transfer('write', pwritev, this.fd, views, offset);
   }
 
@@ -75,6 +97,7 @@ export class FileBackend implements BlockBackend {
 
   /** fallocate: PUNCH_HOLE (reads back as zeroes, frees the blocks) or ZERO_RANGE, both with KEEP_SIZE. */
   zeroRange(offset: number, length: number, unmap: boolean): boolean {
+    this.withinImage(unmap ? 'unmap' : 'zeroing', offset, length);
     try {
       native.fallocate(this.fd, (unmap ? FALLOC.PUNCH_HOLE : FALLOC.ZERO_RANGE) | FALLOC.KEEP_SIZE, offset, length);
       return true;
@@ -83,5 +106,11 @@ export class FileBackend implements BlockBackend {
       if (code === 'EOPNOTSUPP' || code === 'ENOTSUP' || code === 'ENOSYS') return false;
       throw err;
     }
+  }
+
+  /** Throws PastEndError when [offset, offset + length) is not inside the file as it is now. */
+  private withinImage(op: string, offset: number, length: number): void {
+    const size = fileSize(this.fd, this.stat);
+    if (offset + length > size) throw new PastEndError(op, offset, length, size);
   }
 }

@@ -88,6 +88,28 @@ test('frames the kernel refuses are dropped and counted', () => {
   assert.match(t.lines[0]!, /refused a 76-byte frame: EINVAL/);
 });
 
+test('a TAP whose link is down (EIO): every frame dropped and counted, said once; said again only after it took frames', () => {
+  const t = setup('split', 256);
+  const eio = Object.assign(new Error('writev: EIO (Input/output error)'), { code: 'EIO' });
+  t.tap.failWith = eio;
+  for (let i = 0; i < 100; i++) t.ring.addTx([withHeader(payload(90, i))]);
+  assert.equal(t.tx.process(), 100);
+  assert.equal(t.tx.stats.dropped, 100);
+  assert.equal(t.lines.length, 1, t.lines.join('\n'));
+  assert.match(t.lines[0]!, /virtio-net: tx: the TAP's link is down \(EIO\): dropping and counting frames until it is up/);
+  t.tap.failWith = null;
+  t.ring.addTx([withHeader(payload(90, 200))]);
+  assert.equal(t.tx.process(), 1);
+  assert.equal(t.tap.written.length, 1);
+  assert.equal(t.lines.length, 2);
+  assert.match(t.lines[1]!, /virtio-net: tx: the TAP takes frames again \(100 dropped while its link was down\)/);
+  t.tap.failWith = eio;
+  t.ring.addTx([withHeader(payload(90, 201))]);
+  t.tx.process();
+  assert.equal(t.lines.length, 3, 'a new outage is said again');
+  assert.equal(t.tx.stats.dropped, 101);
+});
+
 test('a budget bounds one call and `more` says to come back', () => {
   const t = setup('split');
   for (let i = 0; i < 5; i++) t.ring.addTx([withHeader(payload(60, i))]);

@@ -55,6 +55,8 @@ export class NetTx {
   private readonly bounce: Uint8Array;
   /** `chain` was popped and its write would have blocked. */
   private pending = false;
+  /** Frames refused with EIO since the last one the TAP took: its link is down (not up yet, or set down). */
+  private linkDownDrops = 0;
   private budgetHit = false;
 
   constructor(
@@ -173,11 +175,16 @@ export class NetTx {
     } catch (err) {
       const e = err as { code?: string; message?: string };
       n = -1;
-      this.drop(`the TAP refused a ${len}-byte frame: ${e.code ?? 'error'}: ${e.message ?? String(err)}`);
+      if (e.code === 'EIO') this.linkDown();
+      else this.drop(`the TAP refused a ${len}-byte frame: ${e.code ?? 'error'}: ${e.message ?? String(err)}`);
     } finally {
       views.length = 0;
     }
     if (n === -ERRNO.EAGAIN) return false;
+    if (n >= 0 && this.linkDownDrops > 0) {
+      this.log(`virtio-net: tx: the TAP takes frames again (${this.linkDownDrops} dropped while its link was down)`);
+      this.linkDownDrops = 0;
+    }
     if (n === len) {
       this.stats.frames++;
       this.stats.bytes += len - this.headerSize;
@@ -186,6 +193,12 @@ export class NetTx {
     }
     this.queue.addUsed(chain, 0);
     return true;
+  }
+
+  /** A TAP whose link is down refuses every frame with EIO: not worth a line per frame. Counted; said once per outage. */
+  private linkDown(): void {
+    this.stats.dropped++;
+    if (this.linkDownDrops++ === 0) this.log("virtio-net: tx: the TAP's link is down (EIO): dropping and counting frames until it is up");
   }
 
   private drop(reason: string): void {
