@@ -38,6 +38,7 @@ const LAYERS: ReadonlyArray<readonly string[]> = [
   ['bus', 'memory'],
   ['kvm'],
   ['native'],
+  ['base'],
 ];
 const RANK = new Map(LAYERS.flatMap((names, rank) => names.map((n) => [n, rank] as const)));
 

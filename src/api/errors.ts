@@ -1,12 +1,8 @@
 // The library's errors: each carries the same one-line message the CLI
 // prints (without its "tsvmm: " prefix).
+import { TsvmmError } from '../base/errors.js';
 
-export class VmError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'VmError';
-  }
-}
+export class VmError extends TsvmmError {}
 
 /** The VM could not be built or started (a missing file, no KVM, a bad kernel...); `code` is the VMM's exit code. */
 export class VmStartError extends VmError {
@@ -15,7 +11,6 @@ export class VmStartError extends VmError {
     readonly code: number,
   ) {
     super(message);
-    this.name = 'VmStartError';
   }
 }
 
@@ -23,7 +18,6 @@ export class VmStartError extends VmError {
 export class VmStateError extends VmError {
   constructor(message: string) {
     super(message);
-    this.name = 'VmStateError';
   }
 }
 
@@ -31,6 +25,5 @@ export class VmStateError extends VmError {
 export class VmOptionsError extends VmError {
   constructor(message: string) {
     super(message);
-    this.name = 'VmOptionsError';
   }
 }

@@ -10,6 +10,7 @@ import type { SerialInput } from '../devices/legacy/serial8250.js';
 import type { GsiRoute } from '../kvm/vm.js';
 import type { PciBus } from '../pci/pci_bus.js';
 import type { AddressRange } from '../pci/bar_space.js';
+import { TsvmmError } from '../base/errors.js';
 
 export type { AddressRange };
 
@@ -70,12 +71,7 @@ export interface MachineContext {
 }
 
 /** The machine cannot have what the configuration asks for (too many vCPUs for its interrupt controller...). */
-export class ArchLimitError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ArchLimitError';
-  }
-}
+export class ArchLimitError extends TsvmmError {}
 
 export interface HostQuirk {
   /** Kernel command-line options added for this host. */

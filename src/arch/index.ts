@@ -3,13 +3,9 @@
 // and each of its workers compile their modules at start-up, and the other
 // architecture's are dead weight there.
 import type { Arch, ArchName, MachineArch } from './arch.js';
+import { TsvmmError } from '../base/errors.js';
 
-export class UnsupportedHostError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UnsupportedHostError';
-  }
-}
+export class UnsupportedHostError extends TsvmmError {}
 
 export async function loadArch(name: ArchName): Promise<Arch> {
   return name === 'x86_64' ? (await import('./x86_64/index.js')).x86_64 : (await import('./aarch64/index.js')).aarch64;

@@ -4,6 +4,7 @@
 // addresses (as in kvm-host's bus.c), so the same device model works wherever
 // it is placed (a PCI BAR moves when the guest reprograms it). Accesses are 1,
 // 2 or 4 bytes; the caller splits 8-byte MMIO accesses into two 4-byte ones.
+import { TsvmmError } from '../base/errors.js';
 
 export interface BusDevice {
   /** Returns the value read at `offset` (zero-extended, `size` bytes). */
@@ -19,12 +20,7 @@ export interface AccessBus {
   write(addr: number, size: number, value: number): boolean;
 }
 
-export class BusConflictError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'BusConflictError';
-  }
-}
+export class BusConflictError extends TsvmmError {}
 
 interface Range {
   base: number;

@@ -3,6 +3,7 @@
 import { totalmem } from 'node:os';
 
 import { DEFAULT_MEMORY, MAX_VCPUS, MIN_MEMORY, type CpuTemplate, type DiskConfig, type NetConfig, type SeccompMode, type VmConfig } from '../vmm/config.js';
+import { TsvmmError } from '../base/errors.js';
 
 export { DEFAULT_MEMORY, MIN_MEMORY };
 
@@ -25,12 +26,7 @@ export type ParseResult =
   /** The VM from --config-file and/or the API socket. */
   | { kind: 'control'; control: ControlFlags; seccomp: SeccompMode };
 
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
+export class UsageError extends TsvmmError {}
 
 export const USAGE = `Usage: tsvmm -k KERNEL [options]
 

@@ -5,6 +5,7 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import type { VmMetrics } from '../vmm/ipc.js';
 import { UsageError } from './args.js';
+import { errnoCode } from '../base/errors.js';
 
 export class MetricsFile {
   private constructor(private readonly fd: number) {}
@@ -13,7 +14,7 @@ export class MetricsFile {
     try {
       return new MetricsFile(openSync(path, 'a', 0o600));
     } catch (err) {
-      throw new UsageError(`--metrics ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      throw new UsageError(`--metrics ${path}: ${errnoCode(err) ?? (err as Error).message}`);
     }
   }
 

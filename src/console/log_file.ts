@@ -3,13 +3,9 @@
 // devices) if missing; both the supervisor and, started by hand, the VMM
 // process open it this way.
 import { fstatSync, openSync } from 'node:fs';
+import { TsvmmError, errnoCode } from '../base/errors.js';
 
-export class LogFileError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'LogFileError';
-  }
-}
+export class LogFileError extends TsvmmError {}
 
 const WHY: Readonly<Record<string, string>> = {
   ENOENT: 'its directory does not exist',
@@ -24,7 +20,7 @@ export function openLogFile(path: string): number {
   try {
     return openSync(path, 'a', 0o600);
   } catch (err) {
-    const code = (err as { code?: string }).code ?? '';
+    const code = errnoCode(err) ?? '';
     throw new LogFileError(`--log ${path}: cannot open it: ${WHY[code] ?? (err as Error).message}`, { cause: err });
   }
 }

@@ -3,15 +3,15 @@
 // Source: deb-control(5) (RFC 822-style "Field: value" stanzas, continuation
 // lines start with a space) and apt-get(8) `download`, which names the file
 // <package>_<version>_<arch>.deb with ':' in the version written as "%3a".
+import { TsvmmError } from '../base/errors.js';
 
 /** `apt-cache show` printed nothing usable for a package. */
-export class AptPackageError extends Error {
+export class AptPackageError extends TsvmmError {
   constructor(
     readonly pkg: string,
     reason: string,
   ) {
     super(`apt package ${pkg}: ${reason}`);
-    this.name = 'AptPackageError';
   }
 }
 

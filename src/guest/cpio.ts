@@ -9,6 +9,7 @@
 // Output is deterministic: uid/gid 0, mtime 0, inode numbers in entry order.
 // The kernel's unpacker creates no missing parent directories, so a member's
 // parent must come earlier in the archive; the writer checks that.
+import { TsvmmError } from '../base/errors.js';
 
 /** Header layout (buffer-format.rst): magic, then 13 fields of 8 hex digits. */
 export const NEWC = {
@@ -45,13 +46,12 @@ export type CpioEntry =
   | { readonly kind: 'chardev' | 'blockdev'; readonly path: string; readonly mode: number; readonly major: number; readonly minor: number };
 
 /** An entry the writer refuses, with the entry's path and the reason. */
-export class CpioEntryError extends Error {
+export class CpioEntryError extends TsvmmError {
   constructor(
     readonly path: string,
     reason: string,
   ) {
     super(`cpio entry ${JSON.stringify(path)}: ${reason}`);
-    this.name = 'CpioEntryError';
   }
 }
 

@@ -3,19 +3,19 @@
 // long kernel build with its output in a log file.
 import { spawn, spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
+import { TsvmmError } from '../base/errors.js';
 
 /** Lines of a failed command's stderr, or of its log, shown in the error. */
 export const ERROR_TAIL_LINES = { STDERR: 15, LOG: 30 } as const;
 
 /** A command that could not start or exited non-zero; the message carries its output's tail. */
-export class CommandError extends Error {
+export class CommandError extends TsvmmError {
   constructor(
     readonly command: string,
     message: string,
     options?: { cause?: unknown },
   ) {
     super(message, options);
-    this.name = 'CommandError';
   }
 }
 

@@ -2,6 +2,7 @@
 // and (for the Debian-kernel guest) kernel modules with their load order.
 // Pure: takes bytes and lists, returns the entries or the newc archive.
 import { writeNewc, type CpioEntry } from './cpio.js';
+import { TsvmmError } from '../base/errors.js';
 
 /** Where busybox lives in the guest; applet links point here. */
 export const BUSYBOX_PATH = 'bin/busybox';
@@ -76,18 +77,16 @@ export interface InitramfsInput {
 }
 
 /** An applet /init needs is not in the busybox applet list. */
-export class MissingAppletError extends Error {
+export class MissingAppletError extends TsvmmError {
   constructor(readonly applets: readonly string[]) {
     super(`busybox lacks applets that /init runs: ${applets.join(', ')}`);
-    this.name = 'MissingAppletError';
   }
 }
 
 /** A module name that cannot be a file name in lib/modules. */
-export class ModuleNameError extends Error {
+export class ModuleNameError extends TsvmmError {
   constructor(readonly module: string) {
     super(`module name ${JSON.stringify(module)} is not a plain file name`);
-    this.name = 'ModuleNameError';
   }
 }
 

@@ -10,6 +10,7 @@
 // scripts/kconfig/merge_config.sh only warns when a requested value did not
 // stick (a dependency was off, a typo, a symbol that does not exist in this
 // kernel version); the guest build turns those warnings into an error.
+import { TsvmmError } from '../base/errors.js';
 
 /** The value Kconfig records for a symbol that is off. */
 export const KCONFIG_NO = 'n';
@@ -18,13 +19,12 @@ const SET = /^CONFIG_([A-Za-z0-9_]+)=(.*)$/;
 const NOT_SET = /^# CONFIG_([A-Za-z0-9_]+) is not set$/;
 
 /** A line that is neither a setting, a "not set" line, a comment nor blank. */
-export class KconfigSyntaxError extends Error {
+export class KconfigSyntaxError extends TsvmmError {
   constructor(
     readonly line: number,
     readonly text: string,
   ) {
     super(`config line ${line} is not "CONFIG_X=value" or "# CONFIG_X is not set": ${JSON.stringify(text)}`);
-    this.name = 'KconfigSyntaxError';
   }
 }
 

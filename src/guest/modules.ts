@@ -6,6 +6,7 @@
 // with paths relative to /lib/modules/<version>/. A module's name is its file
 // name without the .ko suffix (and compression suffix), with '-' read as '_'
 // (the kernel treats the two as the same in module names).
+import { TsvmmError } from '../base/errors.js';
 
 /** Suffixes a module file may carry (kmod's compression support). */
 export const MODULE_SUFFIXES = ['.ko', '.ko.xz', '.ko.zst', '.ko.gz'] as const;
@@ -20,19 +21,18 @@ export interface ModuleInfo {
 }
 
 /** A modules.dep line that is not "path: deps...". */
-export class ModulesDepSyntaxError extends Error {
+export class ModulesDepSyntaxError extends TsvmmError {
   constructor(
     readonly line: number,
     readonly text: string,
     reason: string,
   ) {
     super(`modules.dep line ${line}: ${reason}: ${JSON.stringify(text)}`);
-    this.name = 'ModulesDepSyntaxError';
   }
 }
 
 /** A module that modules.dep does not list (asked for, or needed by another). */
-export class UnknownModuleError extends Error {
+export class UnknownModuleError extends TsvmmError {
   constructor(
     readonly module: string,
     readonly neededBy: string | undefined,
@@ -42,15 +42,13 @@ export class UnknownModuleError extends Error {
         ? `module ${module} is not in modules.dep`
         : `module ${module} (needed by ${neededBy}) is not in modules.dep`,
     );
-    this.name = 'UnknownModuleError';
   }
 }
 
 /** Modules that depend on each other in a loop: the chain, first name repeated at the end. */
-export class ModuleCycleError extends Error {
+export class ModuleCycleError extends TsvmmError {
   constructor(readonly chain: readonly string[]) {
     super(`module dependency cycle: ${chain.join(' -> ')}`);
-    this.name = 'ModuleCycleError';
   }
 }
 

@@ -1,8 +1,4 @@
 // Named errors for KVM set-up problems, each carrying a message a user can act on.
+import { TsvmmError } from '../base/errors.js';
 
-export class KvmError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'KvmError';
-  }
-}
+export class KvmError extends TsvmmError {}

@@ -12,13 +12,9 @@ import { gunzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import { parseBzImage, type Payload, type PayloadFormat } from './bzimage.js';
 import { KernelFormatError, hex } from './errors.js';
+import { TsvmmError } from '../base/errors.js';
 
-export class ExtractError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'ExtractError';
-  }
-}
+export class ExtractError extends TsvmmError {}
 
 export type Decompressors = Readonly<Record<Exclude<PayloadFormat, 'gzip' | 'unknown'>, readonly [string, ...string[]]>>;
 

@@ -11,6 +11,7 @@
 // below 2^53, and the hot paths avoid BigInt.
 import { native } from '../native/addon.js';
 import { MAP, PROT } from '../native/linux.js';
+import { TsvmmError } from '../base/errors.js';
 
 /** One contiguous piece of guest RAM: guest address, size, offset in the memfd. */
 export interface RegionSpec {
@@ -25,14 +26,13 @@ export interface GuestMemoryDescriptor {
   readonly regions: readonly RegionSpec[];
 }
 
-export class GuestMemoryError extends Error {
+export class GuestMemoryError extends TsvmmError {
   constructor(
     message: string,
     readonly gpa: number,
     readonly length: number,
   ) {
     super(message);
-    this.name = 'GuestMemoryError';
   }
 }
 

@@ -10,6 +10,7 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { Native, NativeError } from '../../native/index.js';
+import { isErrno as errnoIs } from '../base/errors.js';
 
 export type { Native, NativeError };
 
@@ -33,5 +34,5 @@ export const native: Native = load();
 
 /** True when `err` came from a failed system call with the given errno name. */
 export function isErrno(err: unknown, code: string): err is NativeError {
-  return err instanceof Error && (err as Partial<NativeError>).code === code;
+  return errnoIs(err, code);
 }

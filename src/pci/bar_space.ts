@@ -12,6 +12,7 @@
 // Runs on the thread that owns the MMIO bus (the vCPU thread); BARs call
 // place() from their configuration-space writes.
 import type { Bus } from '../bus/bus.js';
+import { hex } from '../base/format.js';
 
 /** A guest-physical range [start, end) something else owns, named for log lines. */
 export interface AddressRange {
@@ -39,7 +40,6 @@ interface Entry {
   decoded: number | null;
 }
 
-const hex = (n: number): string => `0x${n.toString(16)}`;
 
 export class BarSpace {
   private readonly entries: Entry[] = [];

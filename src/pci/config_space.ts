@@ -26,6 +26,7 @@ import {
   PCI_STATUS,
   PCIE_CONFIG_SIZE,
 } from './constants.js';
+import { TsvmmError } from '../base/errors.js';
 
 export type BarKind = 'mem32' | 'mem64' | 'io';
 
@@ -59,12 +60,7 @@ export interface CapabilityHooks {
 
 export type BarListener = (index: number, address: number | null) => void;
 
-export class PciConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'PciConfigError';
-  }
-}
+export class PciConfigError extends TsvmmError {}
 
 interface Bar {
   readonly size: number;

@@ -16,6 +16,7 @@
 //   masked; unmasking a pending vector calls `onDeliver(vector)`.
 import type { PciConfigSpace } from './config_space.js';
 import { PCI_CAP_ID } from './constants.js';
+import { TsvmmError } from '../base/errors.js';
 
 /** Layout constants (PCI 3.0 6.8.2). */
 export const MSIX = {
@@ -51,12 +52,7 @@ export interface MsixLayout {
   readonly pbaOffset: number;
 }
 
-export class MsixError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'MsixError';
-  }
-}
+export class MsixError extends TsvmmError {}
 
 export class Msix {
   private readonly table: Uint32Array;

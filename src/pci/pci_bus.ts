@@ -7,6 +7,7 @@
 // empty (PCI 3.0 6.1: vendor id 0xFFFF). Only function 0 of each slot exists.
 import { PciConfigSpace } from './config_space.js';
 import { PCI_CLASS, PCI_DEVICE_REDHAT_HOST_BRIDGE, PCI_FUNCTIONS, PCI_SLOTS, PCI_VENDOR_REDHAT } from './constants.js';
+import { TsvmmError } from '../base/errors.js';
 
 /** Anything with a configuration space: PciConfigSpace, or a device wrapping one. */
 export interface PciFunction {
@@ -14,12 +15,7 @@ export interface PciFunction {
   configWrite(reg: number, size: number, value: number): void;
 }
 
-export class PciBusError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'PciBusError';
-  }
-}
+export class PciBusError extends TsvmmError {}
 
 /** Adapts a bare PciConfigSpace to PciFunction. */
 export function configFunction(config: PciConfigSpace): PciFunction {

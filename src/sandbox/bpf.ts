@@ -12,6 +12,7 @@
 // The program must end in a return and fit BPF_MAXINSNS, as the kernel's
 // bpf_check_classic() demands; both are checked here so a bad program fails
 // when it is built, not when it is installed.
+import { TsvmmError } from '../base/errors.js';
 
 /** Opcode fields (include/uapi/linux/bpf_common.h, filter.h). */
 export const BPF = {
@@ -89,16 +90,13 @@ export interface SockFilter {
   k: number;
 }
 
-export class BpfLabelError extends Error {
-  override name = 'BpfLabelError';
+export class BpfLabelError extends TsvmmError {
 }
 
-export class BpfJumpRangeError extends Error {
-  override name = 'BpfJumpRangeError';
+export class BpfJumpRangeError extends TsvmmError {
 }
 
-export class BpfProgramError extends Error {
-  override name = 'BpfProgramError';
+export class BpfProgramError extends TsvmmError {
 }
 
 /** A jump target: a label name, or null to fall through to the next instruction. */

@@ -7,11 +7,11 @@
 // before the seal keeps the inspector closed; the listener costs nothing but
 // a pipe libuv creates right away, before the seal.
 import { url as inspectorUrl } from 'node:inspector';
+import { TsvmmError } from '../base/errors.js';
 
-export class InspectorOpenError extends Error {
+export class InspectorOpenError extends TsvmmError {
   constructor(url: string) {
     super(`seccomp: refusing to seal: Node's inspector is listening (${url}); its socket would be killed by the filter`);
-    this.name = 'InspectorOpenError';
   }
 }
 

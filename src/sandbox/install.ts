@@ -14,14 +14,14 @@
 import { native, type Native } from '../native/addon.js';
 import { BPF, BPF_MAXINSNS, SOCK_FILTER_SIZE, decode } from './bpf.js';
 import { PR, SECCOMP_FILTER_FLAG, SECCOMP_OP, SECCOMP_RET } from './constants.js';
+import { TsvmmError } from '../base/errors.js';
 
 /** The addon calls install needs; tests pass a fake to drive the error paths. */
 export type SeccompSyscalls = Pick<Native, 'prctl' | 'seccomp' | 'address'>;
 
 export type SeccompInstallStep = 'program' | 'action' | 'no_new_privs' | 'filter';
 
-export class SeccompInstallError extends Error {
-  override name = 'SeccompInstallError';
+export class SeccompInstallError extends TsvmmError {
   constructor(
     message: string,
     readonly step: SeccompInstallStep,

@@ -11,7 +11,6 @@ import { BPF, BPF_MAXINSNS, bpfClass, bpfOp, decode, type SockFilter } from './b
 import { SECCOMP_DATA, SECCOMP_RET } from './constants.js';
 
 export class BpfInterpError extends Error {
-  override name = 'BpfInterpError';
 }
 
 /** The fields of struct seccomp_data a test chooses. */

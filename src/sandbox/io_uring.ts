@@ -7,6 +7,7 @@
 // io_uring_setup after the seal answers ENOSYS (policy/common.ts); this is
 // the check for rings made before it: the seal refuses to go on.
 import { readdirSync, readlinkSync } from 'node:fs';
+import { TsvmmError } from '../base/errors.js';
 
 /** What readlink(2) shows for an io_uring fd (fs/anon_inodes.c: "anon_inode:" + the name io_uring_setup gives). */
 export const IO_URING_LINK = 'anon_inode:[io_uring]';
@@ -26,13 +27,12 @@ export function openIoUringFds(fdDir = '/proc/self/fd'): number[] {
   return found.sort((a, b) => a - b);
 }
 
-export class IoUringOpenError extends Error {
+export class IoUringOpenError extends TsvmmError {
   constructor(readonly fds: readonly number[]) {
     super(
       `seccomp: refusing to seal: io_uring ring${fds.length === 1 ? '' : 's'} open (fd ${fds.join(', ')}), whose I/O the kernel runs outside the filter; ` +
         'libuv makes them when UV_USE_IO_URING=1: start the VMM with UV_USE_IO_URING=0 (tsvmm\'s supervisor does)',
     );
-    this.name = 'IoUringOpenError';
   }
 }
 

@@ -22,6 +22,7 @@ import { SECCOMP_DATA, SECCOMP_RET, X32_SYSCALL_BIT, argHigh, argLow } from './c
 import { POLICY_AARCH64 } from './policy/aarch64.js';
 import type { ArchPolicy, ArgValue, PolicyEntry, SeccompArch, SyscallRule } from './policy/types.js';
 import { POLICY_X86_64 } from './policy/x86_64.js';
+import { TsvmmError } from '../base/errors.js';
 
 export type { SeccompArch };
 
@@ -61,8 +62,7 @@ export interface SeccompProgram {
   readonly instructions: number;
 }
 
-export class SeccompPolicyError extends Error {
-  override name = 'SeccompPolicyError';
+export class SeccompPolicyError extends TsvmmError {
 }
 
 /**

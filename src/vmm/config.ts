@@ -5,6 +5,7 @@
 // it holds only strings, numbers, booleans and arrays of them.
 
 import type { CpuTemplate } from '../arch/arch.js';
+import { TsvmmError } from '../base/errors.js';
 
 export type { CpuTemplate };
 export type SeccompMode = 'off' | 'kill' | 'log';
@@ -58,9 +59,4 @@ export function defaultConfig(kernel: string): VmConfig {
 }
 
 /** The configuration asks for what this host cannot give (found at run time): the CLI exits 2, as for a bad argument. */
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
+export class ConfigError extends TsvmmError {}

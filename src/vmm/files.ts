@@ -1,13 +1,9 @@
 // Reading the user's input files (kernel, initrd) with one clear error for
 // each way that can fail.
 import { readFileSync, statSync } from 'node:fs';
+import { TsvmmError, errnoCode } from '../base/errors.js';
 
-export class InputFileError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'InputFileError';
-  }
-}
+export class InputFileError extends TsvmmError {}
 
 /** Reads a whole regular file of at most `maxBytes`; `what` names it in errors ("kernel", "initrd"). */
 export function readInputFile(what: string, path: string, maxBytes: number): Uint8Array {
@@ -15,7 +11,7 @@ export function readInputFile(what: string, path: string, maxBytes: number): Uin
   try {
     st = statSync(path);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
+    const code = errnoCode(err);
     if (code === 'ENOENT') throw new InputFileError(`${what} ${path}: no such file`, { cause: err });
     if (code === 'EACCES') throw new InputFileError(`${what} ${path}: permission denied`, { cause: err });
     throw new InputFileError(`${what} ${path}: ${(err as Error).message}`, { cause: err });
@@ -29,7 +25,7 @@ export function readInputFile(what: string, path: string, maxBytes: number): Uin
   try {
     return readFileSync(path);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
+    const code = errnoCode(err);
     if (code === 'EACCES') throw new InputFileError(`${what} ${path}: permission denied`, { cause: err });
     throw new InputFileError(`${what} ${path}: ${(err as Error).message}`, { cause: err });
   }

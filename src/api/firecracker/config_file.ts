@@ -17,6 +17,7 @@ import { parseBootSource, parseDrive, parseMachineConfig, parseNetworkInterface 
 import { ApiError, ConfigFileError, FieldError } from './errors.js';
 import { describeValue } from './fields.js';
 import { VmResources } from './resources.js';
+import { errnoCode } from '../../base/errors.js';
 
 export interface ConfigFileOptions {
   /** The CLI's --seccomp (not part of Firecracker's config file). */
@@ -49,7 +50,7 @@ export function loadConfigFile(path: string, options: ConfigFileOptions): VmConf
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    const code = (err as { code?: string }).code ?? (err as Error).message;
+    const code = errnoCode(err) ?? (err as Error).message;
     throw new ConfigFileError(`cannot read config file ${path}: ${code}`, path, { cause: err });
   }
   return parseConfigFile(text, path, options);

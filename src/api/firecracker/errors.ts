@@ -1,5 +1,6 @@
 // The errors of the Firecracker API layer: small named classes, each saying
 // what failed with the value.
+import { TsvmmError } from '../../base/errors.js';
 
 /** HTTP status codes the API answers with (RFC 9110 section 15). */
 export const HTTP_STATUS = {
@@ -15,8 +16,7 @@ export type HttpStatus = (typeof HTTP_STATUS)[keyof typeof HTTP_STATUS];
  * A request the API refuses: becomes `{"fault_message": message}` with
  * `status` (400 unless said otherwise, as Firecracker answers).
  */
-export class ApiError extends Error {
-  override name = 'ApiError';
+export class ApiError extends TsvmmError {
   constructor(
     message: string,
     readonly status: HttpStatus = HTTP_STATUS.BAD_REQUEST,
@@ -33,7 +33,6 @@ export class ApiError extends Error {
  * `bandwidth.size`); the caller adds where that object came from.
  */
 export class FieldError extends ApiError {
-  override name = 'FieldError';
   constructor(
     readonly field: string,
     readonly detail: string,
@@ -43,8 +42,7 @@ export class FieldError extends ApiError {
 }
 
 /** The API socket could not be created (its path exists, its directory is missing, ...). */
-export class ApiSocketError extends Error {
-  override name = 'ApiSocketError';
+export class ApiSocketError extends TsvmmError {
   constructor(
     message: string,
     readonly path: string,
@@ -57,8 +55,7 @@ export class ApiSocketError extends Error {
 }
 
 /** A --config-file that cannot be read or does not describe a VM tsvmm can run. */
-export class ConfigFileError extends Error {
-  override name = 'ConfigFileError';
+export class ConfigFileError extends TsvmmError {
   constructor(
     message: string,
     readonly file: string,

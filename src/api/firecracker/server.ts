@@ -16,6 +16,7 @@ import type { SeccompMode, VmConfig } from '../../vmm/config.js';
 import { FirecrackerApi, fault, type ApiResponse } from './api.js';
 import type { VmController } from './controller.js';
 import { ApiSocketError } from './errors.js';
+import { errnoCode } from '../../base/errors.js';
 
 /** Firecracker's default --http-api-max-payload-size, in bytes. */
 export const DEFAULT_MAX_PAYLOAD = 51200;
@@ -119,7 +120,7 @@ async function listen(server: Server, path: string): Promise<void> {
       });
     });
   } catch (err) {
-    const code = (err as { code?: string }).code;
+    const code = errnoCode(err);
     if (code === 'EADDRINUSE') {
       throw new ApiSocketError(`API socket ${path} already exists: remove it or choose another --api-sock path`, path, code, { cause: err });
     }

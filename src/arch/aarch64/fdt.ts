@@ -11,6 +11,7 @@
 // written later (interrupt-parent before the GIC); finish() refuses a label
 // no node claimed. Pure: knows nothing of arm64; machine_fdt.ts builds the tree.
 import { ByteSink } from './byte_sink.js';
+import { TsvmmError } from '../../base/errors.js';
 
 /** Header magic, versions and structure-block tokens (spec 5.2, 5.4.1). */
 export const FDT = {
@@ -39,12 +40,7 @@ export const FDT_HEADER = {
   SIZE_DT_STRUCT: 36,
 } as const;
 
-export class FdtError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'FdtError';
-  }
-}
+export class FdtError extends TsvmmError {}
 
 /** Spec 2.2.1: node-name[@unit-address], 1-31 characters for the name part. */
 const NODE_NAME = /^[A-Za-z0-9,._+-]{1,31}(@[A-Za-z0-9,._+-]+)?$/;

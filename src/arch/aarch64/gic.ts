@@ -16,6 +16,7 @@ import { KvmError } from '../../kvm/errors.js';
 import { createDevice, setDeviceAttr, type AttrValue, type Ioctls } from '../../kvm/device.js';
 import { KVM_ARM_IRQ, KVM_DEV_ARM_VGIC_CTRL_INIT, KVM_DEV_ARM_VGIC_GRP, KVM_DEV_TYPE, KVM_VGIC_ADDR_TYPE } from '../../kvm/generated/uapi_arm64.js';
 import { IRQ, LAYOUT } from './layout.js';
+import { hex } from '../../base/format.js';
 
 export type GicVersion = 2 | 3;
 
@@ -28,7 +29,6 @@ export interface Vgic {
 /** GICv2 can address at most 8 CPUs (GICD_ITARGETSR is a byte of CPU bits). */
 export const GICV2_MAX_VCPUS = 8;
 
-const hex = (n: number): string => `0x${n.toString(16)}`;
 
 function set(io: Ioctls, gic: Vgic, what: string, group: number, attr: number, value: AttrValue): void {
   try {

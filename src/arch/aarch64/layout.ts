@@ -19,6 +19,7 @@
 // (region sizes and alignment), the PCI Firmware Spec 3.2 / PCIe 7.2.2 (ECAM).
 import { KVM_VGIC_SIZE } from '../../kvm/generated/uapi_arm64.js';
 import { ECAM_BUS_SIZE } from '../../pci/ecam.js';
+import { TsvmmError } from '../../base/errors.js';
 
 export const KiB = 1024;
 export const MiB = 1024 * KiB;
@@ -91,12 +92,7 @@ export function pciIntxSpi(slot: number): number {
   return IRQ.PCI_INTX_SPI_BASE + slot;
 }
 
-export class MemoryLayoutError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'MemoryLayoutError';
-  }
-}
+export class MemoryLayoutError extends TsvmmError {}
 
 /** Guest RAM: one region from RAM_START. */
 export function ramRegions(memoryBytes: number): Array<{ gpa: number; size: number }> {

@@ -8,6 +8,8 @@ import { BZIMAGE_MAGIC, LOADFLAGS, SETUP_HEADER, type BzImage } from '../../load
 import type { GuestMemory } from '../../memory/guest_memory.js';
 import type { E820Entry } from './e820.js';
 import { LAYOUT, PAGE_SIZE } from './layout.js';
+import { TsvmmError } from '../../base/errors.js';
+import { hex } from '../../base/format.js';
 
 /** Offsets in struct boot_params (zero-page.rst). Setup-header fields use SETUP_HEADER. */
 export const BOOT_PARAMS = {
@@ -42,28 +44,12 @@ export const DEFAULT_CMDLINE_SIZE = 2047;
 /** initrd_addr_max when the kernel does not say (boot.rst: 0x37ffffff for protocols before 2.03). */
 export const DEFAULT_INITRD_ADDR_MAX = 0x37ffffff;
 
-export class BootParamsError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'BootParamsError';
-  }
-}
+export class BootParamsError extends TsvmmError {}
 
-export class InitrdPlacementError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'InitrdPlacementError';
-  }
-}
+export class InitrdPlacementError extends TsvmmError {}
 
-export class CmdlineError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'CmdlineError';
-  }
-}
+export class CmdlineError extends TsvmmError {}
 
-const hex = (n: number): string => `0x${n.toString(16)}`;
 const lo32 = (n: number): number => n >>> 0;
 const hi32 = (n: number): number => Math.floor(n / 0x1_0000_0000) >>> 0;
 

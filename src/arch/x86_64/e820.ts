@@ -10,6 +10,7 @@
 //   [1 MiB, min(ram, 3 GiB))          usable
 //   [4 GiB, 4 GiB + ram - 3 GiB)      usable, when RAM is larger than 3 GiB
 import { LAYOUT, PAGE_SIZE } from './layout.js';
+import { TsvmmError } from '../../base/errors.js';
 
 /** e820 entry types (arch/x86/include/asm/e820/types.h). */
 export const E820_TYPE = {
@@ -32,12 +33,7 @@ export interface RamRegion {
   readonly size: number;
 }
 
-export class MemoryLayoutError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'MemoryLayoutError';
-  }
-}
+export class MemoryLayoutError extends TsvmmError {}
 
 /** RAM must reach past 1 MiB (the kernel loads there) and be whole pages. */
 function checkMemSize(memSize: number): void {

@@ -12,6 +12,7 @@
 // matches an entry's source bus id against the PCI bus number.
 import type { GuestMemory } from '../../memory/guest_memory.js';
 import { APIC_VERSION, IOAPIC_PINS, IOAPIC_VERSION, ISA_IRQS, LAYOUT } from './layout.js';
+import { TsvmmError } from '../../base/errors.js';
 
 /** Signatures, sizes and field values from MPS 1.4 chapter 4. */
 export const MP = {
@@ -75,12 +76,7 @@ export interface MpTableOptions {
   readonly base?: number;
 }
 
-export class MpTableError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'MpTableError';
-  }
-}
+export class MpTableError extends TsvmmError {}
 
 /** The space Linux scans at the EBDA: 1 KiB (MPS 4.0 / mpparse.c smp_scan_config). */
 export const MPTABLE_MAX_SIZE = LAYOUT.LOW_RAM_END - LAYOUT.MPTABLE_START;

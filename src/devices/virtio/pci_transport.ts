@@ -27,6 +27,7 @@ import { SPLIT, VIRTIO_COMMON as C, VIRTIO_F, VIRTIO_PCI, VIRTIO_PCI_CAP, VIRTIO
 import type { VirtioDevice } from './device.js';
 import { QUEUE_WORD, SHARED, queueWord, sharedStateWords } from './shared_state.js';
 import { VIRTIO_BAR, addPciCfgCapability, addVirtioCapability, pciCfgWindow, setPciCfgData } from './pci_caps.js';
+import { TsvmmError } from '../../base/errors.js';
 
 export { VIRTIO_BAR };
 
@@ -43,12 +44,7 @@ export interface TransportHost {
   notify(queue: number): void;
 }
 
-export class VirtioTransportError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'VirtioTransportError';
-  }
-}
+export class VirtioTransportError extends TsvmmError {}
 
 // Common-config fields: [offset, width]. 64-bit fields are two 32-bit halves.
 const FIELDS: ReadonlyArray<readonly [number, number]> = [

@@ -14,6 +14,8 @@
 // the ring itself is unusable (the driver claims more buffers than the queue
 // holds, a head index out of range): the device sets DEVICE_NEEDS_RESET and
 // raises a configuration interrupt. Neither ever stops the VMM.
+import { TsvmmError } from '../../base/errors.js';
+import { hex } from '../../base/format.js';
 
 /** A guest buffer: guest physical address and length, already checked. */
 export interface Segment {
@@ -120,29 +122,18 @@ export interface QueueFeatures {
   readonly indirect: boolean;
 }
 
-export class DescriptorChainError extends Error {
+export class DescriptorChainError extends TsvmmError {
   constructor(
     message: string,
     readonly id: number,
   ) {
     super(message);
-    this.name = 'DescriptorChainError';
   }
 }
 
-export class VirtqueueError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'VirtqueueError';
-  }
-}
+export class VirtqueueError extends TsvmmError {}
 
-export class QueueConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'QueueConfigError';
-  }
-}
+export class QueueConfigError extends TsvmmError {}
 
 /**
  * vring_need_event (§2.7.10): true when `event` lies in (old, new], all
@@ -162,6 +153,4 @@ export function memoryFence(): void {
   Atomics.add(fenceWord, 0, 0);
 }
 
-export function hex(n: number): string {
-  return `0x${n.toString(16)}`;
-}
+export { hex };

@@ -1,6 +1,7 @@
 // `npm run guest` options: which guest to build, checked before anything
 // runs. Pure; src/guest/build.ts acts on the result.
 import { GUEST_VARIANTS, type GuestVariant } from '../start_args.js';
+import { TsvmmError } from '../../base/errors.js';
 
 export type { GuestVariant };
 
@@ -9,12 +10,7 @@ export type GuestArch = 'x86_64' | 'arm64';
 export const GUEST_ARCHES: readonly GuestArch[] = ['x86_64', 'arm64'];
 
 /** A bad option or an impossible combination, or a build step that found something wrong. */
-export class GuestBuildError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'GuestBuildError';
-  }
-}
+export class GuestBuildError extends TsvmmError {}
 
 /** The guest to build: a variant that exists on that architecture. */
 export interface GuestTarget {

@@ -14,6 +14,8 @@
 import { native } from '../../../native/addon.js';
 import { FALLOC } from '../../../native/linux.js';
 import { STAT, fileSize } from '../../../native/stat.js';
+import { TsvmmError, errnoCode } from '../../../base/errors.js';
+import { IOV_MAX } from '../../../base/limits.js';
 
 export interface BlockBackend {
   /** Fills `views` from byte `offset` of the disk, completely or throws. */
@@ -30,24 +32,20 @@ export interface BlockBackend {
   zeroRange?(offset: number, length: number, unmap: boolean): boolean;
 }
 
-export class ShortTransferError extends Error {
+export class ShortTransferError extends TsvmmError {
   readonly code = 'ESHORT';
   constructor(op: string, offset: number, done: number, wanted: number) {
     super(`${op} at byte ${offset} transferred ${done} of ${wanted} bytes (file shrank?)`);
-    this.name = 'ShortTransferError';
   }
 }
 
-export class PastEndError extends Error {
+export class PastEndError extends TsvmmError {
   readonly code = 'EPASTEND';
   constructor(op: string, offset: number, length: number, size: number) {
     super(`${op} of ${length} bytes at byte ${offset} reaches past the image's end at byte ${size} (it shrank); the image is never grown`);
-    this.name = 'PastEndError';
   }
 }
 
-/** Linux's IOV_MAX (include/uapi/linux/uio.h: UIO_MAXIOV). */
-const IOV_MAX = 1024;
 
 type Vectored = (fd: number, views: Uint8Array[], position: number) => number;
 const preadv: Vectored = (fd, views, position) => native.preadv(fd, views, position);
@@ -102,7 +100,7 @@ export class FileBackend implements BlockBackend {
       native.fallocate(this.fd, (unmap ? FALLOC.PUNCH_HOLE : FALLOC.ZERO_RANGE) | FALLOC.KEEP_SIZE, offset, length);
       return true;
     } catch (err) {
-      const code = (err as { code?: string }).code;
+      const code = errnoCode(err);
       if (code === 'EOPNOTSUPP' || code === 'ENOTSUP' || code === 'ENOSYS') return false;
       throw err;
     }

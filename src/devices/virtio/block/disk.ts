@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, constants, fstatSync, openSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { VIRTIO_BLK } from './constants.js';
+import { TsvmmError, errnoCode } from '../../../base/errors.js';
 
 export interface DiskSpec {
   readonly path: string;
@@ -24,12 +25,7 @@ export interface DiskImage {
   readonly serial: string;
 }
 
-export class DiskError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'DiskError';
-  }
-}
+export class DiskError extends TsvmmError {}
 
 /** Parses `path[,ro]`. */
 export function parseDiskSpec(spec: string): DiskSpec {
@@ -49,10 +45,6 @@ export function diskSerial(path: string): string {
   return createHash('sha256').update(resolve(path)).digest('hex').slice(0, VIRTIO_BLK.ID_BYTES);
 }
 
-function code(err: unknown): string | undefined {
-  return (err as { code?: string }).code;
-}
-
 export function openDisk(spec: DiskSpec): DiskImage {
   const { path } = spec;
   let readOnly = spec.readOnly;
@@ -60,7 +52,7 @@ export function openDisk(spec: DiskSpec): DiskImage {
   try {
     fd = openSync(path, readOnly ? constants.O_RDONLY : constants.O_RDWR);
   } catch (err) {
-    const c = code(err);
+    const c = errnoCode(err);
     if (readOnly || (c !== 'EACCES' && c !== 'EROFS' && c !== 'EPERM')) {
       throw new DiskError(`disk image ${path}: cannot open: ${c ?? String(err)}`, { cause: err });
     }
@@ -68,7 +60,7 @@ export function openDisk(spec: DiskSpec): DiskImage {
       fd = openSync(path, constants.O_RDONLY);
       readOnly = true;
     } catch (err2) {
-      throw new DiskError(`disk image ${path}: cannot open: ${code(err2) ?? String(err2)}`, { cause: err2 });
+      throw new DiskError(`disk image ${path}: cannot open: ${errnoCode(err2) ?? String(err2)}`, { cause: err2 });
     }
   }
   try {

@@ -8,6 +8,7 @@
 // with a vendor-assigned address.
 import { createHash } from 'node:crypto';
 import { ETH } from './constants.js';
+import { TsvmmError } from '../../../base/errors.js';
 
 /** I/G and U/L bits of the first octet (IEEE 802-2014 §8.2). */
 export const MAC_BITS = {
@@ -15,12 +16,7 @@ export const MAC_BITS = {
   LOCAL: 0x02,
 } as const;
 
-export class MacError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'MacError';
-  }
-}
+export class MacError extends TsvmmError {}
 
 const MAC_RE = /^[0-9a-fA-F]{2}([:-])[0-9a-fA-F]{2}(\1[0-9a-fA-F]{2}){4}$/;
 

@@ -41,8 +41,6 @@ import { DescriptorChain, DescriptorChainError, type Segment, type Virtqueue } f
 import { ETH, VIRTIO_NET_HDR } from './constants.js';
 import type { PacketIo } from './packet_io.js';
 
-/** Linux's IOV_MAX (include/uapi/linux/uio.h: UIO_MAXIOV); one entry is the spill. */
-const MAX_IOV = 1024;
 
 /**
  * Room after the guest buffers: a 64 KiB GSO frame with its Ethernet and
@@ -86,6 +84,7 @@ export type RxStop = 'tap-empty' | 'no-buffers' | 'closed' | 'budget';
 
 export { worthLogging } from '../rate_log.js';
 import { worthLogging } from '../rate_log.js';
+import { IOV_MAX } from '../../../base/limits.js';
 
 export class NetRx {
   readonly stats: RxStats = { frames: 0, bytes: 0, dropped: 0, badChains: 0 };
@@ -277,7 +276,7 @@ export class NetRx {
     let direct = 0;
     outer: for (let c = 0; c < chains; c++) {
       for (const s of this.chainAt(c).writable) {
-        if (iov.length === MAX_IOV - 1) break outer;
+        if (iov.length === IOV_MAX - 1) break outer;
         if (s.len === 0) continue;
         iov.push(this.mem.slice(s.gpa, s.len));
         direct += s.len;

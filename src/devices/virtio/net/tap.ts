@@ -17,6 +17,7 @@ import { O } from '../../../native/linux.js';
 import { featureBit } from '../constants.js';
 import { VIRTIO_NET_F } from './constants.js';
 import { vnetHeaderSize } from './header.js';
+import { TsvmmError, errnoCode } from '../../../base/errors.js';
 
 /**
  * The TUN/TAP device and its ioctls (include/uapi/linux/if_tun.h); the
@@ -64,14 +65,13 @@ export const IFREQ = {
 /** The kernel's template: it picks the first free tapN. */
 export const TAP_TEMPLATE = 'tap%d';
 
-export class TapError extends Error {
+export class TapError extends TsvmmError {
   constructor(
     message: string,
     readonly code: string,
     options?: { cause?: unknown },
   ) {
     super(message, options);
-    this.name = 'TapError';
   }
 }
 
@@ -98,7 +98,7 @@ export function interfaceNameProblem(name: string): string | null {
 }
 
 function tapError(what: string, err: unknown, name: string): TapError {
-  const code = (err as { code?: string }).code ?? 'E?';
+  const code = errnoCode(err) ?? 'E?';
   const detail = (err as Error).message;
   switch (code) {
     case 'ENOENT':
@@ -186,7 +186,7 @@ export function configureTap(fd: number, features: bigint): void {
     setVnetHeaderSize(fd, vnetHeaderSize(features));
     setOffload(fd, tunOffloadFlags(features));
   } catch (err) {
-    const code = (err as { code?: string }).code ?? 'E?';
+    const code = errnoCode(err) ?? 'E?';
     throw new TapError(`configuring the TAP (fd ${fd}) for features 0x${features.toString(16)}: ${(err as Error).message}`, code, { cause: err });
   }
 }

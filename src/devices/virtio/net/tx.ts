@@ -22,9 +22,8 @@ import { ETH, MAX_TX_FRAME } from './constants.js';
 import { checkTxHeader, decodeHeader, emptyHeader } from './header.js';
 import type { PacketIo } from './packet_io.js';
 import { worthLogging } from './rx.js';
+import { IOV_MAX } from '../../../base/limits.js';
 
-/** Linux's IOV_MAX (include/uapi/linux/uio.h): chains with more buffers are copied into one. */
-const MAX_IOV = 1024;
 
 export interface NetTxOptions {
   /** virtio_net_hdr size (12 with VERSION_1). */
@@ -159,7 +158,7 @@ export class NetTx {
   private send(): boolean {
     const { chain, views } = this;
     const len = chain.readableLength;
-    if (chain.readable.length <= MAX_IOV) {
+    if (chain.readable.length <= IOV_MAX) {
       for (const s of chain.readable) views.push(this.mem.slice(s.gpa, s.len));
     } else {
       let off = 0;
