@@ -88,17 +88,107 @@ export function parseCpus(text: string): number {
   return n;
 }
 
+/** What the flags said so far. */
+interface Parsed {
+  kernel: string;
+  initrd: string | undefined;
+  append: string | undefined;
+  seccomp: SeccompMode;
+  cpuTemplate: CpuTemplate | undefined;
+  cpus: number;
+  disks: DiskConfig[];
+  nets: Array<{ tap: string | undefined; mac: string | undefined }>;
+  memoryText: string | undefined;
+  control: { -readonly [K in keyof ControlFlags]: ControlFlags[K] };
+}
+
+/** One option: reads its value with `value()` (inline `--x=v` or the next argument) into the state. */
+type Handler = (st: Parsed, value: () => string, inline: string | undefined) => void;
+
+function nonEmpty(flag: string, v: string, what: string): string {
+  if (v === '') throw new UsageError(`${flag} needs ${what}`);
+  return v;
+}
+
+const HANDLERS: Readonly<Record<string, Handler>> = {
+  '--kernel': (st, value) => void (st.kernel = value()),
+  '--initrd': (st, value) => void (st.initrd = value()),
+  '--append': (st, value) => void (st.append = value()),
+  '--memory': (st, value) => void (st.memoryText = value()),
+  '--cpus': (st, value) => void (st.cpus = parseCpus(value())),
+  '--disk': (st, value) => {
+    const v = value();
+    const ro = v.endsWith(',ro');
+    const path = ro ? v.slice(0, -3) : v.replace(/,rw$/, '');
+    if (path === '') throw new UsageError(`--disk ${v}: no file name`);
+    st.disks.push({ path, readOnly: ro });
+  },
+  '--seccomp': (st, _value, inline) => {
+    if (inline === undefined || inline === 'on' || inline === 'kill') st.seccomp = 'kill';
+    else if (inline === 'log' || inline === 'off') st.seccomp = inline;
+    else throw new UsageError(`--seccomp=${inline}: expected --seccomp, --seccomp=log or --seccomp=off`);
+  },
+  '--net': (st, value) => {
+    const v = value();
+    const m = /^tap(?::(.+))?$/.exec(v);
+    if (!m) throw new UsageError(`--net ${v}: expected tap or tap:NAME`);
+    const name = m[1];
+    if (name !== undefined && (name.length > 15 || !/^[\w.-]+$/.test(name))) {
+      throw new UsageError(`--net ${v}: interface names are at most 15 characters of [A-Za-z0-9_.-]`);
+    }
+    st.nets.push({ tap: name, mac: undefined });
+  },
+  '--mac': (st, value) => {
+    const v = value();
+    if (!MAC_RE.test(v)) throw new UsageError(`--mac ${v}: expected six hex bytes like 52:54:00:12:34:56`);
+    if (parseInt(v.slice(0, 2), 16) & 1) throw new UsageError(`--mac ${v}: a multicast address cannot be a NIC's address`);
+    const last = st.nets[st.nets.length - 1];
+    if (last === undefined) throw new UsageError('--mac needs a --net before it');
+    if (last.mac !== undefined) throw new UsageError(`--mac ${v}: that --net already has a MAC`);
+    last.mac = v.toLowerCase();
+  },
+  '--cpu-template': (st, value) => {
+    const v = value();
+    if (v !== 'baseline' && v !== 'host') throw new UsageError(`--cpu-template ${v}: expected baseline or host`);
+    st.cpuTemplate = v;
+  },
+  '--api-sock': (st, value) => void (st.control.apiSock = nonEmpty('--api-sock', value(), 'a socket path')),
+  '--config-file': (st, value) => void (st.control.configFile = nonEmpty('--config-file', value(), 'a file')),
+  '--id': (st, value) => {
+    const v = value();
+    if (!/^[\w.-]{1,64}$/.test(v)) throw new UsageError(`--id ${v}: 1 to 64 characters of [A-Za-z0-9_.-]`);
+    st.control.id = v;
+  },
+  '--metrics': (st, value) => void (st.control.metricsFile = value()),
+  '--metrics-interval': (st, value) => {
+    const v = value();
+    const n = Number(v);
+    if (!/^\d+(\.\d+)?$/.test(v) || n < 1 || n > 86400) throw new UsageError(`--metrics-interval ${v}: seconds, 1 to 86400`);
+    st.control.metricsIntervalSec = n;
+  },
+  '--log': (st, value) => {
+    const v = nonEmpty('--log', value(), 'a file name');
+    if (st.control.logFile !== undefined) throw new UsageError(`--log ${v}: only one --log`);
+    st.control.logFile = v;
+  },
+};
+
+/** Short and alternative spellings. */
+const ALIASES: Readonly<Record<string, string>> = { '-k': '--kernel', '-i': '--initrd', '-d': '--disk', '--cmdline': '--append', '-m': '--memory', '-c': '--cpus' };
+
 export function parseArgs(argv: readonly string[], hostMemory: number = totalmem()): ParseResult {
-  let kernel = '';
-  let initrd: string | undefined;
-  let append: string | undefined;
-  let seccomp: SeccompMode = 'off';
-  let cpuTemplate: CpuTemplate | undefined;
-  let cpus = 1;
-  const disks: DiskConfig[] = [];
-  const nets: Array<{ tap: string | undefined; mac: string | undefined }> = [];
-  let memoryText: string | undefined;
-  const control = { logFile: undefined as string | undefined, apiSock: undefined as string | undefined, configFile: undefined as string | undefined, id: undefined as string | undefined, metricsFile: undefined as string | undefined, metricsIntervalSec: undefined as number | undefined };
+  const st: Parsed = {
+    kernel: '',
+    initrd: undefined,
+    append: undefined,
+    seccomp: 'off',
+    cpuTemplate: undefined,
+    cpus: 1,
+    disks: [],
+    nets: [],
+    memoryText: undefined,
+    control: { logFile: undefined, apiSock: undefined, configFile: undefined, id: undefined, metricsFile: undefined, metricsIntervalSec: undefined },
+  };
   let vmFlag: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     let arg = argv[i]!;
@@ -108,128 +198,34 @@ export function parseArgs(argv: readonly string[], hostMemory: number = totalmem
       inline = arg.slice(eq + 1);
       arg = arg.slice(0, eq);
     }
-    if (inline !== undefined && !VALUED.includes(arg)) {
-      throw new UsageError(`${arg} takes no value`);
+    if (inline !== undefined && !VALUED.includes(arg)) throw new UsageError(`${arg} takes no value`);
+    if (arg === '-h' || arg === '--help') return { kind: 'help' };
+    if (arg === '-V' || arg === '--version') return { kind: 'version' };
+    const handler = HANDLERS[ALIASES[arg] ?? arg];
+    if (handler === undefined) {
+      if (arg.startsWith('-')) throw new UsageError(`unknown option ${arg} (see tsvmm --help)`);
+      throw new UsageError(`unexpected argument ${arg} (the kernel is given with -k)`);
     }
-    const value = (): string => {
+    if (VM_FLAGS.has(arg)) vmFlag ??= arg;
+    handler(st, () => {
       if (inline !== undefined) return inline;
       const v = argv[++i];
       if (v === undefined) throw new UsageError(`${arg} needs a value`);
       return v;
-    };
-    if (VM_FLAGS.has(arg)) vmFlag ??= arg;
-    switch (arg) {
-      case '--api-sock':
-        control.apiSock = value();
-        if (control.apiSock === '') throw new UsageError('--api-sock needs a socket path');
-        break;
-      case '--config-file':
-        control.configFile = value();
-        if (control.configFile === '') throw new UsageError('--config-file needs a file');
-        break;
-      case '--id': {
-        const v = value();
-        if (!/^[\w.-]{1,64}$/.test(v)) throw new UsageError(`--id ${v}: 1 to 64 characters of [A-Za-z0-9_.-]`);
-        control.id = v;
-        break;
-      }
-      case '--metrics':
-        control.metricsFile = value();
-        break;
-      case '--log': {
-        const v = value();
-        if (v === '') throw new UsageError('--log needs a file name');
-        if (control.logFile !== undefined) throw new UsageError(`--log ${v}: only one --log`);
-        control.logFile = v;
-        break;
-      }
-      case '--metrics-interval': {
-        const v = value();
-        const n = Number(v);
-        if (!/^\d+(\.\d+)?$/.test(v) || n < 1 || n > 86400) throw new UsageError(`--metrics-interval ${v}: seconds, 1 to 86400`);
-        control.metricsIntervalSec = n;
-        break;
-      }
-      case '-h':
-      case '--help':
-        return { kind: 'help' };
-      case '-V':
-      case '--version':
-        return { kind: 'version' };
-      case '-k':
-      case '--kernel':
-        kernel = value();
-        break;
-      case '-i':
-      case '--initrd':
-        initrd = value();
-        break;
-      case '-d':
-      case '--disk': {
-        const v = value();
-        const ro = v.endsWith(',ro');
-        const path = ro ? v.slice(0, -3) : v.replace(/,rw$/, '');
-        if (path === '') throw new UsageError(`--disk ${v}: no file name`);
-        disks.push({ path, readOnly: ro });
-        break;
-      }
-      case '--append':
-      case '--cmdline':
-        append = value();
-        break;
-      case '-m':
-      case '--memory':
-        memoryText = value();
-        break;
-      case '-c':
-      case '--cpus':
-        cpus = parseCpus(value());
-        break;
-      case '--seccomp':
-        if (inline === undefined || inline === 'on' || inline === 'kill') seccomp = 'kill';
-        else if (inline === 'log') seccomp = 'log';
-        else if (inline === 'off') seccomp = 'off';
-        else throw new UsageError(`--seccomp=${inline}: expected --seccomp, --seccomp=log or --seccomp=off`);
-        break;
-      case '--net': {
-        const v = value();
-        const m = /^tap(?::(.+))?$/.exec(v);
-        if (!m) throw new UsageError(`--net ${v}: expected tap or tap:NAME`);
-        const name = m[1];
-        if (name !== undefined && (name.length > 15 || !/^[\w.-]+$/.test(name))) {
-          throw new UsageError(`--net ${v}: interface names are at most 15 characters of [A-Za-z0-9_.-]`);
-        }
-        nets.push({ tap: name, mac: undefined });
-        break;
-      }
-      case '--mac': {
-        const v = value();
-        if (!MAC_RE.test(v)) throw new UsageError(`--mac ${v}: expected six hex bytes like 52:54:00:12:34:56`);
-        if (parseInt(v.slice(0, 2), 16) & 1) throw new UsageError(`--mac ${v}: a multicast address cannot be a NIC's address`);
-        const last = nets[nets.length - 1];
-        if (last === undefined) throw new UsageError('--mac needs a --net before it');
-        if (last.mac !== undefined) throw new UsageError(`--mac ${v}: that --net already has a MAC`);
-        last.mac = v.toLowerCase();
-        break;
-      }
-      case '--cpu-template': {
-        const v = value();
-        if (v !== 'baseline' && v !== 'host') throw new UsageError(`--cpu-template ${v}: expected baseline or host`);
-        cpuTemplate = v;
-        break;
-      }
-      default:
-        if (arg.startsWith('-')) throw new UsageError(`unknown option ${arg} (see tsvmm --help)`);
-        throw new UsageError(`unexpected argument ${arg} (the kernel is given with -k)`);
-    }
+    }, inline);
   }
+  return finish(st, vmFlag, hostMemory);
+}
+
+function finish(st: Parsed, vmFlag: string | undefined, hostMemory: number): ParseResult {
+  const { control, seccomp } = st;
   if (control.metricsIntervalSec !== undefined && control.metricsFile === undefined) throw new UsageError('--metrics-interval needs --metrics FILE');
   if (control.apiSock !== undefined || control.configFile !== undefined) {
     if (vmFlag !== undefined) throw new UsageError(`${vmFlag}: with ${control.configFile !== undefined ? '--config-file' : '--api-sock'} the VM is described there, not by flags`);
     return { kind: 'control', control, seccomp };
   }
-  if (kernel === '') throw new UsageError('no kernel given: use -k KERNEL, --config-file FILE or --api-sock PATH (see tsvmm --help)');
-  const memoryBytes = memoryText !== undefined ? parseMemorySize(memoryText, hostMemory) : DEFAULT_MEMORY;
-  const config: VmConfig = { kernel, initrd, append, memoryBytes, cpus, disks, nets: nets as NetConfig[], seccomp, cpuTemplate };
+  if (st.kernel === '') throw new UsageError('no kernel given: use -k KERNEL, --config-file FILE or --api-sock PATH (see tsvmm --help)');
+  const memoryBytes = st.memoryText !== undefined ? parseMemorySize(st.memoryText, hostMemory) : DEFAULT_MEMORY;
+  const config: VmConfig = { kernel: st.kernel, initrd: st.initrd, append: st.append, memoryBytes, cpus: st.cpus, disks: st.disks, nets: st.nets as NetConfig[], seccomp, cpuTemplate: st.cpuTemplate };
   return { kind: 'run', config, control, seccomp };
 }

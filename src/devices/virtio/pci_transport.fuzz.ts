@@ -192,6 +192,33 @@ function inWidth(v: number, size: number): boolean {
   return Number.isInteger(v) && v >= 0 && v < 2 ** (8 * size);
 }
 
+function apply(t: VirtioPciTransport, o: Scenario['ops'][number], offered: number[]): void {
+  switch (o.kind) {
+    case 'read':
+      assert.ok(inWidth(t.read(o.offset, o.size), o.size), `BAR read ${o.offset}+${o.size}`);
+      break;
+    case 'write':
+      t.write(o.offset, o.size, o.value);
+      break;
+    case 'status':
+      t.write(C.DEVICE_STATUS, 1, o.value);
+      break;
+    case 'features':
+      t.write(C.DRIVER_FEATURE_SELECT, 4, o.select >>> 0);
+      t.write(C.DRIVER_FEATURE, 4, ((offered[o.select] ?? 0) & o.mask) >>> 0);
+      break;
+    case 'handshake':
+      handshake(t, o, offered);
+      break;
+    case 'configRead':
+      assert.ok(inWidth(t.configRead(o.reg, o.size), o.size), `config read ${o.reg}+${o.size}`);
+      break;
+    case 'configWrite':
+      t.configWrite(o.reg, o.size, o.value);
+      break;
+  }
+}
+
 function run(s: Scenario): void {
   const n = s.queueSizes.length;
   const device = new FuzzDevice(s.queueSizes, s.configSize);
@@ -208,30 +235,7 @@ function run(s: Scenario): void {
   for (const o of s.ops) {
     const before = Atomics.load(state, SHARED.STATUS);
     const resets = host.resets;
-    switch (o.kind) {
-      case 'read':
-        assert.ok(inWidth(t.read(o.offset, o.size), o.size), `BAR read ${o.offset}+${o.size}`);
-        break;
-      case 'write':
-        t.write(o.offset, o.size, o.value);
-        break;
-      case 'status':
-        t.write(C.DEVICE_STATUS, 1, o.value);
-        break;
-      case 'features':
-        t.write(C.DRIVER_FEATURE_SELECT, 4, o.select >>> 0);
-        t.write(C.DRIVER_FEATURE, 4, ((offered[o.select] ?? 0) & o.mask) >>> 0);
-        break;
-      case 'handshake':
-        handshake(t, o, offered);
-        break;
-      case 'configRead':
-        assert.ok(inWidth(t.configRead(o.reg, o.size), o.size), `config read ${o.reg}+${o.size}`);
-        break;
-      case 'configWrite':
-        t.configWrite(o.reg, o.size, o.value);
-        break;
-    }
+    apply(t, o, offered);
     const status = Atomics.load(state, SHARED.STATUS);
     if (host.resets !== resets) {
       // A reset: everything as after construction.
