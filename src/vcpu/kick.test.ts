@@ -42,3 +42,9 @@ test('a kick to a thread that blocks the signal stays pending until the thread t
   assert.deepEqual(await after, { taken: true, again: false });
   await w.terminate();
 });
+
+test('kicking a thread that has exited is not an error: it reports false', async () => {
+  const { kickThread } = await import('./kick.js');
+  // A tid no thread of this process has: beyond the kernel's pid limit.
+  assert.equal(kickThread(4 * 1024 * 1024 + 1), false);
+});
