@@ -27,6 +27,13 @@ const initramfs = (): string => join(GUEST!, 'initramfs.cpio');
 const SHELL_DISK = (): string => join(WORK!, 'disk-shell.img');
 
 const PROMPT = /tsvmm guest:[\s\S]*?tsvmm:\/# /;
+
+/** The Seccomp: mode of every thread of the VMM process under supervisor `pid` (2: filtered). */
+function vmmThreadsSeccomp(pid: number): string[] {
+  const child = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+  const dir = `/proc/${child}/task`;
+  return readdirSync(dir).map((t) => /^Seccomp:\s+(\d+)/m.exec(readFileSync(`${dir}/${t}/status`, 'utf8'))?.[1] ?? '?');
+}
 const BLK = /virtio_blk virtio\d+: \[vda\] 131072 512-byte logical blocks/;
 
 test('arm64 (1): Linux version banner from the device tree machine; no root, panic, PSCI reset ends the VMM with 0', { skip, timeout: 700_000 }, async () => {
@@ -53,9 +60,7 @@ test('arm64 (3): --seccomp: every VMM thread is filtered; a fresh boot reads bac
       {
         expect: PROMPT,
         then: (pid, type) => {
-          const child = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
-          const dir = `/proc/${child}/task`;
-          threads = readdirSync(dir).map((t) => /^Seccomp:\s+(\d+)/m.exec(readFileSync(`${dir}/${t}/status`, 'utf8'))?.[1] ?? '?');
+          threads = vmmThreadsSeccomp(pid);
           type('cat /mnt/hello.txt; umount /mnt; poweroff -f\n');
         },
       },
@@ -118,9 +123,7 @@ test('arm64 (6): --cpus 2 --seccomp: every VMM thread is filtered, both CPUs run
       {
         expect: PROMPT,
         then: (pid, type) => {
-          const child = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
-          const dir = `/proc/${child}/task`;
-          threads = readdirSync(dir).map((t) => /^Seccomp:\s+(\d+)/m.exec(readFileSync(`${dir}/${t}/status`, 'utf8'))?.[1] ?? '?');
+          threads = vmmThreadsSeccomp(pid);
           type('echo cpus=$(nproc); poweroff -f\n');
         },
       },

@@ -2,21 +2,14 @@
 // (sandbox/policy/api.ts). Call it after the VMM child process is spawned
 // and the API socket listens, and before the first request is served.
 
-import { TTY_IOCTL } from '../../kvm/generated/uapi.js';
+import { TERMINAL_IOCTLS } from '../../sandbox/policy/runtime_ioctls.js';
 import { apiPolicyFor, buildPolicyProgram, hostSeccompArch, installSeccomp, type SeccompProgram } from '../../sandbox/index.js';
 
 /**
  * The ioctl requests the supervisor may make after the seal: its terminal
  * (raw mode on and off, window size) and libuv's stdio calls.
  */
-export const API_IOCTLS: readonly number[] = [
-  TTY_IOCTL.TCGETS,
-  TTY_IOCTL.TCSETS,
-  TTY_IOCTL.TCSETSW,
-  TTY_IOCTL.TIOCGWINSZ,
-  TTY_IOCTL.FIONBIO,
-  TTY_IOCTL.FIONREAD,
-];
+export const API_IOCTLS: readonly number[] = TERMINAL_IOCTLS;
 
 export interface ApiSealOptions {
   readonly mode: 'kill' | 'log';

@@ -5,6 +5,16 @@
 // (at DRIVER_OK, after the seal).
 import { KVM_IOCTL, TTY_IOCTL, TUN_IOCTL } from '../../kvm/generated/uapi.js';
 
+/** The terminal requests Node, libuv and the supervisor make on the console (raw mode, window size, stdio set-up). */
+export const TERMINAL_IOCTLS: readonly number[] = [
+  TTY_IOCTL.TCGETS,
+  TTY_IOCTL.TCSETS,
+  TTY_IOCTL.TCSETSW,
+  TTY_IOCTL.TIOCGWINSZ,
+  TTY_IOCTL.FIONBIO,
+  TTY_IOCTL.FIONREAD,
+];
+
 export const RUNTIME_IOCTLS: readonly number[] = [
   KVM_IOCTL.RUN,
   KVM_IOCTL.IRQ_LINE,
@@ -15,12 +25,7 @@ export const RUNTIME_IOCTLS: readonly number[] = [
   KVM_IOCTL.GET_REGS,
   KVM_IOCTL.GET_SREGS,
   KVM_IOCTL.GET_ONE_REG,
-  TTY_IOCTL.TCGETS,
-  TTY_IOCTL.TCSETS,
-  TTY_IOCTL.TCSETSW,
-  TTY_IOCTL.TIOCGWINSZ,
-  TTY_IOCTL.FIONBIO,
-  TTY_IOCTL.FIONREAD,
+  ...TERMINAL_IOCTLS,
   TUN_IOCTL.TUNSETOFFLOAD,
   TUN_IOCTL.TUNSETVNETHDRSZ,
 ];
