@@ -146,7 +146,9 @@ console.log(JSON.stringify({
 `,
   );
   const out = JSON.parse(run(process.execPath, ['entry.mjs'], app)) as EntryReport;
-  for (const name of ['parseArgs', 'USAGE', 'UsageError', 'defaultConfig', 'version']) assert.ok(out.names.includes(name), `exports ${name}`);
+  for (const name of ['createVm', 'Vm', 'VmStartError', 'VmOptionsError', 'VmStateError', 'loadConfigFile', 'parseArgs', 'USAGE', 'UsageError', 'defaultConfig', 'version']) {
+    assert.ok(out.names.includes(name), `exports ${name}`);
+  }
   assert.equal(out.resolved, pathToFileURL(join(installed, 'dist', 'src', 'index.js')).href);
   assert.equal(out.version, VERSION);
   assert.equal(out.usage, 'Usage: tsvmm -k KERNEL [options]');
@@ -161,19 +163,39 @@ console.log(JSON.stringify({
 test("the package's type declarations type-check a consumer (tsc, NodeNext)", { skip }, () => {
   writeFileSync(
     join(app, 'consumer.mts'),
-    `import { defaultConfig, parseArgs, USAGE, version, type VmConfig } from 'tsvmm';
+    `import { createVm, defaultConfig, parseArgs, USAGE, version, type Vm, type VmConfig, type VmOptions } from 'tsvmm';
 const config: VmConfig = defaultConfig('bzImage');
 const memory: number = config.memoryBytes;
 const text: string = USAGE + version + parseArgs(['-V']).kind + memory;
 // @ts-expect-error: VmConfig is typed (cpus is a number), not any
 const wrong: string = config.cpus;
-export { text, wrong };
+const options: VmOptions = { kernel: 'bzImage', cpus: 2, disks: [{ path: 'disk.img' }] };
+const starting: Promise<Vm> = createVm(options);
+// @ts-expect-error: createVm's options are typed (memoryMiB is a number)
+const bad: VmOptions = { kernel: 'bzImage', memoryMiB: '512' };
+export { text, wrong, starting, bad };
 `,
   );
   const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
   // A Node program's types include @types/node: the package's declarations use Buffer.
   const nodeTypes = ['--types', 'node', '--typeRoots', join(ROOT, 'node_modules', '@types')];
   run(process.execPath, [tsc, '--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', ...nodeTypes, 'consumer.mts'], app);
+});
+
+test('the installed library starts a VMM process: a missing kernel rejects with the CLI\'s one line', { skip }, () => {
+  writeFileSync(
+    join(app, 'library.mjs'),
+    `import { createVm, VmStartError } from 'tsvmm';
+try {
+  await createVm({ kernel: '/nonexistent/bzImage', memoryMiB: 64 });
+  console.log(JSON.stringify({ ok: true }));
+} catch (err) {
+  console.log(JSON.stringify({ typed: err instanceof VmStartError, message: err.message, code: err.code }));
+}
+`,
+  );
+  const out = JSON.parse(run(process.execPath, ['library.mjs'], app)) as { typed: boolean; message: string; code: number };
+  assert.deepEqual(out, { typed: true, message: 'kernel /nonexistent/bzImage: no such file', code: 1 });
 });
 
 test("the installed package loads its linux-x64 prebuild and calls into it", { skip }, () => {
