@@ -3,14 +3,22 @@
 // on a seek) and fdatasync for FLUSH. Runs on the device's worker thread.
 // Errors are the addon's NativeError (errno/code); the device turns them
 // into VIRTIO_BLK_S_IOERR.
+//
+// Data moves through an IoTable (../../../memory/io_table.ts): entry 0's
+// segments, guest buffers or host ones, in one preadv/pwritev from the
+// addon's table (no view per buffer); a short transfer or an entry of more
+// than IOV_MAX segments takes the general loop below.
+import type { IoTable } from '../../../memory/io_table.js';
+import { IOV_MAX } from '../../../memory/io_table.js';
 import { native } from '../../../native/addon.js';
+import { errnoError } from '../../../native/errno.js';
 import { FALLOC } from '../../../native/linux.js';
 
 export interface BlockBackend {
-  /** Fills `views` from byte `offset` of the disk, completely or throws. */
-  read(views: Uint8Array[], offset: number): void;
-  /** Writes `views` at byte `offset`, completely or throws. */
-  write(views: Uint8Array[], offset: number): void;
+  /** Fills entry 0 of `t` from byte `offset` of the disk, completely or throws. */
+  read(t: IoTable, offset: number): void;
+  /** Writes entry 0 of `t` at byte `offset`, completely or throws. */
+  write(t: IoTable, offset: number): void;
   /** Makes completed writes durable (fdatasync). */
   flush(): void;
   /**
@@ -28,9 +36,6 @@ export class ShortTransferError extends Error {
     this.name = 'ShortTransferError';
   }
 }
-
-/** Linux's IOV_MAX (include/uapi/linux/uio.h: UIO_MAXIOV). */
-const IOV_MAX = 1024;
 
 type Vectored = (fd: number, views: Uint8Array[], position: number) => number;
 const preadv: Vectored = (fd, views, position) => native.preadv(fd, views, position);
@@ -58,15 +63,27 @@ function transfer(op: string, call: Vectored, fd: number, views: Uint8Array[], o
   }
 }
 
+type Each = typeof native.preadvEach;
+
+/** One preadv/pwritev of entry 0 from the table; false when it moved less than all (then the general loop runs). */
+function once(op: string, call: Each, fd: number, t: IoTable, offset: number): boolean {
+  if (t.counts[0]! > IOV_MAX) return false;
+  t.positions[0] = offset;
+  call(fd, t.iov, t.counts, 1, t.results, t.positions);
+  const n = t.results[0]!;
+  if (n < 0) throw errnoError(op, -n);
+  return n === t.bytes(0);
+}
+
 export class FileBackend implements BlockBackend {
   constructor(readonly fd: number) {}
 
-  read(views: Uint8Array[], offset: number): void {
-    transfer('read', preadv, this.fd, views, offset);
+  read(t: IoTable, offset: number): void {
+    if (!once('preadv', native.preadvEach, this.fd, t, offset)) transfer('read', preadv, this.fd, t.views(0), offset);
   }
 
-  write(views: Uint8Array[], offset: number): void {
-    transfer('write', pwritev, this.fd, views, offset);
+  write(t: IoTable, offset: number): void {
+    if (!once('pwritev', native.pwritevEach, this.fd, t, offset)) transfer('write', pwritev, this.fd, t.views(0), offset);
   }
 
   flush(): void {

@@ -28,6 +28,7 @@ import { PackedQueue } from '../queue_packed.js';
 import { SplitQueue } from '../queue_split.js';
 import { SHARED, createSharedState } from '../shared_state.js';
 import type { BlockBackend } from './backend.js';
+import type { IoTable } from '../../../memory/io_table.js';
 import { VIRTIO_BLK, VIRTIO_BLK_S, VIRTIO_BLK_T } from './constants.js';
 import { BlockDevice } from './device.js';
 import { BlockQueueHandler } from './queue_handler.js';
@@ -65,12 +66,13 @@ class CheckingDisk implements BlockBackend {
       throw Object.assign(new Error('injected I/O error'), { code: 'EIO' });
     }
   }
-  read(views: Uint8Array[], offset: number): void {
+  read(t: IoTable, offset: number): void {
+    const views = t.views(0);
     this.check('read', offset, views.reduce((n, v) => n + v.length, 0));
     for (const v of views) v.fill(0xd5);
   }
-  write(views: Uint8Array[], offset: number): void {
-    this.check('write', offset, views.reduce((n, v) => n + v.length, 0));
+  write(t: IoTable, offset: number): void {
+    this.check('write', offset, t.bytes(0));
   }
   flush(): void {}
   zeroRange(offset: number, length: number): boolean {

@@ -12,13 +12,17 @@ import { DescriptorChain, DescriptorChainError, VirtqueueError, type Virtqueue }
 import { markNeedsReset, queueVector } from '../shared_state.js';
 import type { BlockBackend } from './backend.js';
 import type { BlockDevice } from './device.js';
-import { parseRequest, type BlockRequest } from './request.js';
+import { BlockRequest } from './request.js';
+import { IoTable } from '../../../memory/io_table.js';
 import { VIRTIO_BLK_S } from './constants.js';
 import { DEVICE_METRIC, DEVICE_METRIC_SLOTS } from '../metrics.js';
 import { RateLog } from '../rate_log.js';
 
 export class BlockQueueHandler {
   private readonly chain = new DescriptorChain();
+  /** Reused for every request: parsing and executing allocate nothing. */
+  private readonly request = new BlockRequest();
+  private readonly table: IoTable;
   private broken = false;
   /** Malformed chains and requests, rate-limited in the log (a guest can send them at will). */
   private readonly badChains: RateLog;
@@ -38,6 +42,7 @@ export class BlockQueueHandler {
   ) {
     this.badChains = new RateLog(log);
     this.badRequests = new RateLog(log);
+    this.table = new IoTable(mem, device.limits.segMax + 2, 1);
   }
 
   /** True once the ring was found unusable (until the device is reset and rebuilt). */
@@ -48,7 +53,7 @@ export class BlockQueueHandler {
   /** One completed request in the counters: its kind and bytes, or an error by its status byte. */
   private count(request: BlockRequest): void {
     const c = this.counters;
-    if (request.kind === 'error' || this.mem.readU8(request.status) !== VIRTIO_BLK_S.OK) {
+    if (request.kind === 'error' || this.mem.readU8(request.status!) !== VIRTIO_BLK_S.OK) {
       c[DEVICE_METRIC.ERRORS]!++;
       return;
     }
@@ -87,9 +92,9 @@ export class BlockQueueHandler {
             completed++;
             continue;
           }
-          const request = parseRequest(mem, chain, this.device.limits);
+          const request = this.request.parse(mem, chain, this.device.limits);
           if (request.kind === 'error') this.badRequests.event(`virtio-blk: bad request: ${request.reason}`);
-          queue.addUsed(chain, this.device.execute(mem, request, this.backend));
+          queue.addUsed(chain, this.device.execute(mem, request, this.backend, this.table));
           this.count(request);
           completed++;
         }
