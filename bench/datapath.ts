@@ -58,6 +58,7 @@ interface Options {
   size: number;
   qsize: number;
   eventIdx: boolean;
+  start: 'ready' | 'warm';
   nodeArgs: string[];
   json: boolean;
   print: string | undefined;
@@ -104,6 +105,7 @@ function parseCli(argv: string[]): Options {
         size: { type: 'string' },
         qsize: { type: 'string' },
         'event-idx': { type: 'boolean' },
+        start: { type: 'string' },
         'node-arg': { type: 'string', multiple: true },
         json: { type: 'boolean' },
         print: { type: 'string' },
@@ -127,6 +129,7 @@ function parseCli(argv: string[]): Options {
     size: Math.round(number(values.size, 1514, 'size')),
     qsize: Math.round(number(values.qsize, 256, 'qsize')),
     eventIdx: values['event-idx'] === true,
+    start: list(values.start, 'warm', ['ready', 'warm'] as const, 'start')[0] ?? 'warm',
     nodeArgs: values['node-arg'] ?? [],
     json: values.json === true,
     print: values.print,
@@ -304,6 +307,7 @@ async function outer(o: Options): Promise<void> {
               inflight: workload === 'blk' ? o.qd : workload === 'rx' ? o.qsize : o.inflight,
               size: o.size,
               cold: o.cold ?? (workload === 'blk' ? 1000 : 2000),
+              start: o.start,
               settleSecs: o.settle,
               warmSecs: o.warm,
               exe,
@@ -314,7 +318,8 @@ async function outer(o: Options): Promise<void> {
             say(`run ${run + 1}/${o.runs}: ${workload} ${ring} ${impl}`);
             const r = await runChild(ns, spec, o.nodeArgs);
             const s = (p: PhaseResult): string => `${fmt(rate(p), 0)} ops/s, ${fmt(cpuPerOp(p))} us CPU/op`;
-            say(`  cold ${s(r.cold)}; warm ${s(r.warm)}`);
+            const w = r.spec.impl === 'ts' ? `; worker ready after ${r.readyMs?.toFixed(0)} ms, warm-up ${r.warmUpMs?.toFixed(0) ?? '(unfinished)'} ms` : '';
+            say(`  cold ${s(r.cold)}; warm ${s(r.warm)}${w}`);
             results.push(r);
           }
         }

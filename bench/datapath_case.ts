@@ -41,6 +41,8 @@ export interface CaseSpec {
   /** Frame size (Ethernet header included, no FCS). */
   readonly size: number;
   readonly cold: number;
+  /** Start the driver at the worker's 'ready' (its warm-up then runs between requests) or once it is 'warm'. */
+  readonly start: 'ready' | 'warm';
   readonly settleSecs: number;
   readonly warmSecs: number;
   /** The compiled bench/datapath.c. */
@@ -71,6 +73,10 @@ export interface CaseResult {
   /** tsvmm's own counters (metrics.ts), for the ts device. */
   readonly deviceKicks?: number;
   readonly deviceInterrupts?: number;
+  /** From new Worker() to its 'ready' (modules loaded, state built), ms. */
+  readonly readyMs?: number;
+  /** How long its warm-up took after 'ready' (ms); undefined if it had not finished when the run ended. */
+  readonly warmUpMs?: number;
 }
 
 const RAM = 16 << 20;
@@ -248,6 +254,8 @@ export async function runCase(spec: CaseSpec): Promise<CaseResult> {
   await waitFor(driver, /^DATAPATH ready/, 'the driver');
 
   let stopWorker = async (): Promise<void> => undefined;
+  let warmUpMs: number | undefined;
+  let readyMs: number | undefined;
   if (spec.impl === 'ts') {
     // What the VMM does: start the device's worker, wait for it, and at the
     // guest's DRIVER_OK set the status and write the control eventfd.
@@ -257,12 +265,24 @@ export async function runCase(spec: CaseSpec): Promise<CaseResult> {
       console.error(`datapath: device worker failed: ${err.message}`);
       native.exitGroup(1);
     });
-    await new Promise<void>((resolve) =>
-      worker.on('message', (m: DeviceWorkerMessage) => {
-        if (m.kind === 'ready') resolve();
-        else console.error(`datapath: device: ${m.line}`);
-      }),
-    );
+    // The VMM seals and starts the guest at 'ready'; the worker then warms up
+    // between the guest's requests and says 'warm' when done.
+    let ready: () => void = () => {};
+    let warm: () => void = () => {};
+    const readyP = new Promise<void>((resolve) => (ready = resolve));
+    const warmP = new Promise<void>((resolve) => (warm = resolve));
+    const t0 = performance.now();
+    worker.on('message', (m: DeviceWorkerMessage) => {
+      if (m.kind === 'ready') {
+        readyMs = performance.now() - t0;
+        ready();
+      } else if (m.kind === 'warm') {
+        warmUpMs = m.ms;
+        warm();
+      } else console.error(`datapath: device: ${m.line}`);
+    });
+    await readyP;
+    if (spec.start === 'warm') await warmP;
     Atomics.or(state, SHARED.STATUS, VIRTIO_STATUS.DRIVER_OK);
     signalEventfd(vspec.controlFd);
     // Ends the worker normally (so that --cpu-prof can write its profile): the
@@ -292,6 +312,6 @@ export async function runCase(spec: CaseSpec): Promise<CaseResult> {
     bad: Number(done.bad ?? 0),
     other: Number(done.other ?? 0),
     ...(spec.workload === 'tx' ? { tapFrames: tapRxPackets(spec.tap) - tapBefore } : {}),
-    ...(spec.impl === 'ts' ? { deviceKicks: counters[DEVICE_METRIC.KICKS]!, deviceInterrupts: counters[DEVICE_METRIC.INTERRUPTS]! } : {}),
+    ...(spec.impl === 'ts' ? { deviceKicks: counters[DEVICE_METRIC.KICKS]!, deviceInterrupts: counters[DEVICE_METRIC.INTERRUPTS]!, warmUpMs, readyMs } : {}),
   };
 }

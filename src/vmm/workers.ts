@@ -56,6 +56,7 @@ function start(url: URL, data: unknown, what: string, events: WorkerEvents): Pro
       if (msg.kind === 'ready') ready(msg);
       else if (msg.kind === 'log') events.log(msg.line!);
       else if (msg.kind === 'stopped') events.stopped(msg.stop!);
+      else if (msg.kind === 'warm') return; // a device worker finished its warm-up (devices/virtio/warmup.ts)
       else events.stopped({ code: 1, reason: `${what} thread failed: ${msg.message}` });
     });
   });

@@ -9,13 +9,6 @@ import { createQueue, negotiatedFeatures } from './shared_state.js';
 
 export type { VirtioDevice };
 
-/** A backend fd the worker polls for the runtime, and what for. */
-export interface BackendPoll {
-  readonly fd: number;
-  readonly read: boolean;
-  readonly write: boolean;
-}
-
 /** The queue side of one device, driven by the device worker's poll loop. */
 export interface QueueRuntime {
   /** DRIVER_OK: build the queues from the shared state. */
@@ -25,8 +18,10 @@ export interface QueueRuntime {
   readonly active: boolean;
   /** Queue `q`'s ioeventfd fired. */
   kick(q: number): void;
-  /** The backend fd to poll now, or undefined (nothing wanted from it). */
-  backendPoll(): BackendPoll | undefined;
+  /** The backend's fd (a TAP), or -1. */
+  readonly backendFd: number;
+  /** poll(2) events to wait for on backendFd now (POLL.IN, POLL.OUT); 0: leave it out of poll. */
+  backendEvents(): number;
   /** The backend fd became readable or writable, or failed (error: POLLERR/HUP/NVAL). */
   backendReady(readable: boolean, writable: boolean, error: boolean): void;
   /** Work is left that no fd will announce: poll with timeout 0, then call resume(). */
@@ -46,6 +41,12 @@ export interface QueueContext {
   readonly log: (line: string) => void;
   /** The device's counters (metrics.ts DEVICE_METRIC slots); the runtime fills its kind's. */
   readonly counters: Float64Array;
+}
+
+/** What a runtime may take besides its backend spec: seams for the warm-up (warmup.ts). */
+export interface RuntimeOptions {
+  /** Applies negotiated features to a TAP (net; default tap.ts configureTap). The warm-up's socket is no TAP. */
+  readonly configureTap?: (fd: number, features: bigint) => void;
 }
 
 /** The features the driver accepted (valid from DRIVER_OK on). */
@@ -70,5 +71,5 @@ export function buildQueues(c: QueueContext): Array<Virtqueue | null> {
 /** One kind of virtio device: its config model (vCPU side) and its queue runtime (worker side), from its spec. */
 export interface VirtioKind<S> {
   createDeviceModel(spec: S, log: (line: string) => void): VirtioDevice;
-  createQueueRuntime(spec: S, c: QueueContext): QueueRuntime;
+  createQueueRuntime(spec: S, c: QueueContext, options?: RuntimeOptions): QueueRuntime;
 }

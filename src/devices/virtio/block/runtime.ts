@@ -32,8 +32,9 @@ class BlockRuntime implements QueueRuntime {
   kick(q: number): void {
     this.handlers[q]?.process();
   }
-  backendPoll(): undefined {
-    return undefined;
+  readonly backendFd = -1;
+  backendEvents(): number {
+    return 0;
   }
   backendReady(): void {}
   resume(): void {}
