@@ -24,6 +24,7 @@ export class BlockQueueHandler {
   private readonly request = new BlockRequest();
   private readonly table: IoTable;
   private broken = false;
+  private budgetHit = false;
   /** Malformed chains and requests, rate-limited in the log (a guest can send them at will). */
   private readonly badChains: RateLog;
   private readonly badRequests: RateLog;
@@ -74,15 +75,30 @@ export class BlockQueueHandler {
     }
   }
 
-  /** Serves every available request; returns how many completed. */
-  process(): number {
+  /** The last call stopped at its budget with requests left: call process() again soon. */
+  get more(): boolean {
+    return this.budgetHit;
+  }
+
+  /**
+   * Serves available requests until the ring is empty or `budget` chains or
+   * buffers were taken (O(queue size) work per call; `more` then says to
+   * call again). Returns how many completed.
+   */
+  process(budget: number = this.queue.size): number {
+    this.budgetHit = false;
     if (this.broken) return 0;
     const { mem, queue, chain } = this;
     let completed = 0;
+    let buffers = 0;
     try {
       do {
         queue.disableNotifications();
         for (;;) {
+          if (completed >= budget || buffers >= budget) {
+            this.budgetHit = true;
+            break;
+          }
           try {
             if (!queue.pop(chain)) break;
           } catch (err) {
@@ -90,15 +106,17 @@ export class BlockQueueHandler {
             this.badChains.event(`virtio-blk: ${err.message}`);
             queue.addUsed(chain, 0);
             completed++;
+            buffers += chain.count + 1;
             continue;
           }
+          buffers += chain.count;
           const request = this.request.parse(mem, chain, this.device.limits);
           if (request.kind === 'error') this.badRequests.event(`virtio-blk: bad request: ${request.reason}`);
           queue.addUsed(chain, this.device.execute(mem, request, this.backend, this.table));
           this.count(request);
           completed++;
         }
-      } while (queue.enableNotifications());
+      } while (!this.budgetHit && queue.enableNotifications());
     } catch (err) {
       if (!(err instanceof VirtqueueError)) throw err;
       this.log(`virtio-blk: queue ${this.queueIndex} unusable, device needs reset: ${err.message}`);

@@ -9,7 +9,6 @@ class BlockRuntime implements QueueRuntime {
   private handlers: Array<BlockQueueHandler | null> = [];
   private readonly device: BlockDevice;
   private readonly backend: FileBackend;
-  readonly busy = false;
 
   constructor(
     private readonly c: QueueContext,
@@ -17,6 +16,11 @@ class BlockRuntime implements QueueRuntime {
   ) {
     this.device = new BlockDevice({ size: b.size, readOnly: b.readOnly, serial: b.serial, log: c.log });
     this.backend = new FileBackend(b.fd);
+  }
+  /** A queue stopped at its budget with requests left. */
+  get busy(): boolean {
+    for (const h of this.handlers) if (h !== null && h.more) return true;
+    return false;
   }
   get active(): boolean {
     return this.handlers.length > 0;
@@ -37,7 +41,9 @@ class BlockRuntime implements QueueRuntime {
     return 0;
   }
   backendReady(): void {}
-  resume(): void {}
+  resume(): void {
+    for (const h of this.handlers) if (h !== null && h.more) h.process();
+  }
 }
 
 export const blk: VirtioKind<BlockBackendSpec> = {

@@ -57,7 +57,7 @@ class NetRuntime implements QueueRuntime {
     return (h.wantsFrames ? POLL.IN : 0) | (h.wantsRoom ? POLL.OUT : 0);
   }
   resume(): void {
-    this.handler?.processTx();
+    this.handler?.resume();
     this.publish();
   }
   backendReady(readable: boolean, writable: boolean, error: boolean): void {

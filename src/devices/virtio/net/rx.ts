@@ -68,8 +68,10 @@ export class NetRx {
   private frameLen = 0;
   private frameDone = 0;
   private spillStart = 0;
-  /** Used buffers returned during the current process() call. */
+  /** Used buffers returned during the current process() call, and buffers popped. */
   private completed = 0;
+  private popped = 0;
+  private budget = 0;
 
   constructor(
     private readonly mem: GuestMemory,
@@ -101,6 +103,11 @@ export class NetRx {
     return this.lastStop === 'closed';
   }
 
+  /** The last call stopped at its budget: call process() again soon (a frame in progress may wait for it). */
+  get more(): boolean {
+    return this.lastStop === 'budget';
+  }
+
   /** A frame read from the TAP waits for more receive buffers (MRG_RXBUF). */
   get frameWaiting(): boolean {
     return this.frameLen !== 0;
@@ -113,19 +120,22 @@ export class NetRx {
 
   /**
    * Moves frames from the TAP into guest buffers until the TAP is empty, the
-   * driver has no buffers, or `budget` frames were read. Returns the number
-   * of used buffers returned (the caller interrupts the driver if > 0).
-   * Throws VirtqueueError when the ring is unusable.
+   * driver has no buffers, or `budget` frames were read or buffers popped
+   * (O(queue size) work per call; `more` then says to call again). Returns
+   * the number of used buffers returned (the caller interrupts the driver if
+   * > 0). Throws VirtqueueError when the ring is unusable.
    */
   process(budget: number = this.queue.size): number {
     const queue = this.queue;
     this.completed = 0;
+    this.popped = 0;
+    this.budget = budget;
     queue.disableNotifications();
     let frames = 0;
     for (;;) {
       if (this.frameLen !== 0) {
         if (!this.deliver()) {
-          this.lastStop = 'no-buffers';
+          this.lastStop = this.popped >= budget ? 'budget' : 'no-buffers';
           break;
         }
         if (this.frameLen !== 0) this.complete(); // else deliver() dropped it
@@ -136,7 +146,7 @@ export class NetRx {
         break;
       }
       if (!this.fill()) {
-        this.lastStop = 'no-buffers';
+        this.lastStop = this.popped >= budget ? 'budget' : 'no-buffers';
         break;
       }
       const batch = this.batchable(budget - frames);
@@ -288,6 +298,8 @@ export class NetRx {
     const queue = this.queue;
     while (this.held.count < this.held.capacity && this.held.segments < this.segmentBudget) {
       const chain = this.held.at(this.held.count);
+      // Every chain popped counts against this call's budget, good or bad.
+      if (this.popped >= this.budget) return false;
       try {
         if (!queue.pop(chain)) {
           if (!mustHave || !queue.enableNotifications()) return false;
@@ -296,9 +308,11 @@ export class NetRx {
         }
       } catch (err) {
         if (!(err instanceof DescriptorChainError)) throw err;
+        this.popped += chain.count + 1;
         this.badChain(chain, err.message);
         continue;
       }
+      this.popped += chain.count;
       if (chain.readableCount !== 0 || chain.writableLength < this.headerSize) {
         this.badChain(chain, `receive chain ${chain.id} has ${chain.readableLength} readable and ${chain.writableLength} writable bytes (needs >= ${this.headerSize} writable only)`);
         continue;

@@ -18,8 +18,10 @@
 // Back-pressure: a TAP write that would block (-EAGAIN) stops the batch:
 // the frames not written stay in their slots and `blocked` is set; the
 // worker polls the TAP for POLLOUT, then calls process() again, which
-// retries them first. Each call returns after `budget` chains with `more`
-// set, so one busy transmitter cannot keep the worker from serving RX.
+// retries them first. Each call returns once it took `budget` chains or
+// `budget` buffers (the queue size: O(size) work per call, however long the
+// chains) with `more` set, so one busy transmitter cannot keep the worker
+// from serving RX or the control fd.
 import type { GuestMemory } from '../../../memory/guest_memory.js';
 import { HostBuffer, IOV_MAX, IoTable } from '../../../memory/io_table.js';
 import { ERRNO } from '../../../native/linux.js';
@@ -75,8 +77,9 @@ export class NetTx {
   private bounced = false;
   private pending = false;
   private budgetHit = false;
-  /** Chains returned during the current process() call. */
+  /** Chains returned during the current process() call, and buffers popped. */
   private completed = 0;
+  private buffers = 0;
 
   constructor(
     private readonly mem: GuestMemory,
@@ -107,18 +110,19 @@ export class NetTx {
 
   /**
    * Sends available frames: stops when the ring is empty, the TAP is full,
-   * or `budget` chains were handled. Returns the chains returned to the
-   * driver. Throws VirtqueueError when the ring is unusable.
+   * or `budget` chains or buffers were taken. Returns the chains returned to
+   * the driver. Throws VirtqueueError when the ring is unusable.
    */
   process(budget: number = this.queue.size): number {
     const queue = this.queue;
     this.budgetHit = false;
     this.completed = 0;
+    this.buffers = 0;
     if (this.held > 0 && !this.flush()) return this.completed;
     do {
       queue.disableNotifications();
       for (;;) {
-        if (this.completed + this.held >= budget) {
+        if (this.completed + this.held >= budget || this.buffers >= budget) {
           this.budgetHit = this.flush();
           return this.completed;
         }
@@ -130,11 +134,13 @@ export class NetTx {
         } catch (err) {
           if (!(err instanceof DescriptorChainError)) throw err;
           this.held++;
+          this.buffers += chain.count + 1;
           this.state[slot] = SLOT.DROP;
           this.drop(err.message);
           continue;
         }
         this.held++;
+        this.buffers += chain.count;
         const problem = this.check(chain);
         if (problem !== null) {
           this.state[slot] = SLOT.DROP;
