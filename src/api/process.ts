@@ -5,16 +5,13 @@
 // how it ended. The console is either this process's own stdin/stdout
 // (`inherit`: the CLI's terminal, written by the vCPU thread directly) or a
 // pair of pipes (`pipe`: the library's console stream).
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import type { VmConfig } from '../vmm/config.js';
 import type { FromVmm, ToVmm, VmMetrics, VmRequest } from '../vmm/ipc.js';
-import { PARENT_PID_ENV } from '../vmm/main_env.js';
 import { VmStartError, VmStateError } from './errors.js';
-
-const MAIN = fileURLToPath(new URL('../vmm/main.js', import.meta.url));
+import { INHERIT_STDIO, spawnVmmProcess, takePrespawned } from './prespawn.js';
 
 export type ConsoleMode = 'inherit' | 'pipe';
 export type VmState = 'created' | 'starting' | 'running' | 'paused' | 'stopped';
@@ -59,12 +56,9 @@ export class VmProcess extends EventEmitter<VmProcessEvents> {
 
   constructor(private readonly options: VmProcessOptions) {
     super();
-    const stdio = options.console === 'inherit' ? (['inherit', 'inherit', 'pipe', 'ipc'] as const) : (['pipe', 'pipe', 'pipe', 'ipc'] as const);
-    this.child = spawn(process.execPath, [MAIN], {
-      stdio: [...stdio],
-      // io_uring rings would be created before the seal and bypass it; libuv falls back to epoll and its threadpool.
-      env: { ...process.env, ...options.env, [PARENT_PID_ENV]: String(process.pid), UV_USE_IO_URING: '0' },
-    });
+    // The CLI's VMM may already be starting (bin/tsvmm prespawned it, prespawn.ts).
+    const early = options.console === 'inherit' && options.env === undefined ? takePrespawned() : undefined;
+    this.child = early ?? spawnVmmProcess(options.console === 'inherit' ? INHERIT_STDIO : ['pipe', 'pipe', 'pipe', 'ipc'], options.env);
     createInterface({ input: this.child.stderr! }).on('line', (line) => this.emit('log', line.replace(/^tsvmm: /, '')));
     this.child.on('message', (m: FromVmm) => this.onMessage(m));
     this.exited = new Promise((resolve) => {

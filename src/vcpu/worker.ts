@@ -16,6 +16,9 @@ import { consumeKick, prepareKickable } from './kick.js';
 import type { VcpuWorkerData, VcpuWorkerMessage } from './protocol.js';
 import { exitCounterRow } from './metrics.js';
 import { runVcpu } from './run_loop.js';
+import { startupMark } from '../native/startup_trace.js';
+
+startupMark('vcpu', 'modules-loaded');
 
 /** What the VMM asked for, as a stop of the loop (its code and reason are the VMM's, not the guest's). */
 const STOPPED_BY_VMM: GuestStop = { code: 0, reason: 'stopped by the VMM' };
@@ -45,6 +48,7 @@ async function devicesFor(d: VcpuWorkerData, log: (line: string) => void): Promi
 
 async function main(d: VcpuWorkerData, post: (m: VcpuWorkerMessage) => void): Promise<GuestStop> {
   const devices = await devicesFor(d, (line) => post({ kind: 'log', line }));
+  startupMark('vcpu', 'devices-created');
   const vcpu = new VcpuFd(d.vcpuFd, d.mmapSize);
   const control = new VcpuControl(d.vcpuCount, d.control);
   prepareKickable(d.vcpuFd);
@@ -52,6 +56,7 @@ async function main(d: VcpuWorkerData, post: (m: VcpuWorkerMessage) => void): Pr
   // this thread too) and switch the terminal, then run the guest.
   post({ kind: 'ready', tid: native.gettid() });
   Atomics.wait(d.go, 0, 0);
+  startupMark('vcpu', 'run');
   try {
     if (control.checkpoint(d.index)) return STOPPED_BY_VMM;
     return runVcpu(vcpu, devices.pio, devices.mmio, {

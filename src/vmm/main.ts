@@ -10,6 +10,9 @@ import { ConfigError } from './config.js';
 import { isToVmm, type FromVmm, type ToVmm } from './ipc.js';
 import { PARENT_PID_ENV } from './main_env.js';
 import { startVmm, type VmHandle } from './vmm.js';
+import { startupLoaded, startupMark } from '../native/startup_trace.js';
+
+startupLoaded('vmm');
 
 
 /**
@@ -92,6 +95,7 @@ if (process.send === undefined) {
   native.exitGroup(2);
 }
 process.once('message', (m: unknown) => {
+  startupMark('vmm', 'config');
   if (!isToVmm(m) || m.type !== 'start') {
     log('the VMM process expected its configuration first');
     native.exitGroup(2);

@@ -11,6 +11,7 @@ import type { VirtioDeviceSpec } from './spec.js';
 import { loadVirtioKind } from './kinds.js';
 import { DeviceLoop, irqfdSink } from './device_loop.js';
 import { prepareWarmUp } from './warmup.js';
+import { startupMark } from '../../native/startup_trace.js';
 
 export interface DeviceWorkerData {
   memory: GuestMemoryDescriptor;
@@ -32,6 +33,7 @@ if (parentPort) {
   const sink = irqfdSink(d.spec, state, counters);
   const runtime = kind.createQueueRuntime(d.spec.backend, { memory, state, sink, numQueues: d.spec.numQueues, log, counters });
   const loop = new DeviceLoop(d.spec, runtime, state, sink, counters, log);
+  startupMark('device', 'ready');
   parentPort.postMessage({ kind: 'ready' } satisfies DeviceWorkerMessage);
   // Warm up while the guest boots, a round at a time between the guest's own requests.
   const t0 = performance.now();
