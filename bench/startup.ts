@@ -101,6 +101,8 @@ interface Sample {
   vmmRss?: number;
   guestRamPss?: number;
   threads?: number;
+  /** Start-up milestones (TSVMM_STARTUP_TRACE): "who event" -> ms after spawn. */
+  marks?: Record<string, number>;
 }
 
 /**
@@ -110,7 +112,8 @@ interface Sample {
 function runOnce(args: string[], vmm: boolean): Promise<Sample> {
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
-    const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const spawnedAt = performance.timeOrigin + performance.now();
+    const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, TSVMM_STARTUP_TRACE: '1' } });
     let out = '';
     let err = '';
     let readyNs = 0n;
@@ -152,19 +155,23 @@ function runOnce(args: string[], vmm: boolean): Promise<Sample> {
         reject(new Error(`${args.slice(0, 4).join(' ')}... failed (status ${code}, signal ${signal}):\n${out.slice(-500)}\n${err.slice(-1000)}`));
         return;
       }
-      resolve({ readyMs: Number(readyNs) / 1e6, exitMs: Number(exitNs) / 1e6, ...mem });
+      const marks: Record<string, number> = {};
+      for (const m of err.matchAll(/tsvmm-startup (\S+) (\S+) ([\d.]+)/g)) marks[`${m[1]} ${m[2]}`] ??= Number(m[3]) - spawnedAt;
+      resolve({ readyMs: Number(readyNs) / 1e6, exitMs: Number(exitNs) / 1e6, ...mem, ...(Object.keys(marks).length > 0 ? { marks } : {}) });
     });
   });
 }
 
-type Summary = { [K in keyof Sample]: number } & { runs: number; readyMinMs: number; readyMaxMs: number };
+type Summary = { [K in Exclude<keyof Sample, 'marks'>]: number } & { runs: number; readyMinMs: number; readyMaxMs: number; marks?: Record<string, number> };
 
-/** Median of every numeric field over the runs, and min/max of readyMs. */
+/** Median of every numeric field over the runs (and of each milestone), and min/max of readyMs. */
 function summarize(runs: Sample[]): Summary {
-  const out: Record<string, number> = { runs: runs.length };
-  for (const k of Object.keys(runs[0]!) as Array<keyof Sample>) out[k] = median(runs.map((r) => r[k] ?? NaN));
+  const out: Record<string, unknown> = { runs: runs.length };
+  for (const k of Object.keys(runs[0]!) as Array<keyof Sample>) if (k !== 'marks') out[k] = median(runs.map((r) => (r[k] as number | undefined) ?? NaN));
   out.readyMinMs = Math.min(...runs.map((r) => r.readyMs));
   out.readyMaxMs = Math.max(...runs.map((r) => r.readyMs));
+  const names = [...new Set(runs.flatMap((r) => Object.keys(r.marks ?? {})))];
+  if (names.length > 0) out.marks = Object.fromEntries(names.map((n) => [n, median(runs.map((r) => r.marks?.[n] ?? NaN))]));
   return out as Summary;
 }
 
@@ -277,6 +284,17 @@ export function printReport(rep: Report): void {
   lines.push(...table(rows, (c) => c >= 1));
   lines.push('');
   for (const r of rep.results) lines.push(`${r.name}: ${r.note}`);
+  // Where the time goes (TSVMM_STARTUP_TRACE milestones, ms after spawn, medians).
+  const traced = rep.results.filter((r) => r.marks !== undefined);
+  if (traced.length > 0) {
+    lines.push('');
+    lines.push('start-up milestones, ms after spawn (median): when each process started and loaded its modules, the VMM got its configuration, built the machine, started its threads, and let the vCPUs go');
+    const events = [...new Set(traced.flatMap((r) => Object.keys(r.marks!)))].sort((a, b) => (traced[0]!.marks![a] ?? 0) - (traced[0]!.marks![b] ?? 0));
+    const t: string[][] = [['milestone', ...traced.map((r) => r.name.replace(/^tsvmm /, ''))]];
+    for (const e of events) t.push([e, ...traced.map((r) => (r.marks![e] === undefined || !Number.isFinite(r.marks![e]) ? '-' : ms(r.marks![e])))]);
+    t.push(['READY on stdout', ...traced.map((r) => ms(r.readyMs))]);
+    lines.push(...table(t, (c) => c >= 1));
+  }
   console.log(lines.join('\n'));
 }
 

@@ -5,7 +5,10 @@
 import type { GuestMemory } from '../../memory/guest_memory.js';
 import type { InterruptSink, VirtioDevice } from './device.js';
 import type { Virtqueue } from './queue.js';
-import { createQueue, negotiatedFeatures } from './shared_state.js';
+import { hasFeature, negotiatedFeatures, readQueueConfig } from './shared_state.js';
+import { VIRTIO_F } from './constants.js';
+import { PackedQueue } from './queue_packed.js';
+import { SplitQueue } from './queue_split.js';
 
 export type { VirtioDevice };
 
@@ -52,6 +55,20 @@ export interface RuntimeOptions {
 /** The features the driver accepted (valid from DRIVER_OK on). */
 export function negotiated(c: QueueContext): bigint {
   return negotiatedFeatures(c.state);
+}
+
+// (Here, not in shared_state.ts: only the device workers build queues; the
+// vCPU side and the VMM's main thread load the shared words without them.)
+/**
+ * Builds queue `q` as the driver configured it: packed or split by
+ * VIRTIO_F_RING_PACKED. Throws QueueConfigError for rings outside RAM, or
+ * returns null when the queue is not enabled.
+ */
+export function createQueue(mem: GuestMemory, state: Int32Array, q: number): Virtqueue | null {
+  const config = readQueueConfig(state, q);
+  if (!config.enabled) return null;
+  const features = { eventIdx: hasFeature(state, VIRTIO_F.RING_EVENT_IDX), indirect: hasFeature(state, VIRTIO_F.INDIRECT_DESC) };
+  return hasFeature(state, VIRTIO_F.RING_PACKED) ? new PackedQueue(mem, config, features) : new SplitQueue(mem, config, features);
 }
 
 /** Builds each queue the driver enabled (null for the others, and for one it placed badly: logged). */
