@@ -8,7 +8,7 @@
 // (QEMU's kvm_eat_signals scheme; immediate_exit is not needed with it.)
 // Source: Documentation/virt/kvm/api.rst, KVM_SET_SIGNAL_MASK and KVM_RUN.
 import { KVM_IOCTL } from '../kvm/generated/uapi.js';
-import { native } from '../native/addon.js';
+import { isErrno, native } from '../native/addon.js';
 import { VCPU_KICK_SIGNAL } from '../native/linux.js';
 
 /** rt_sigprocmask's `how` (asm-generic/signal-defs.h). */
@@ -51,7 +51,15 @@ export function consumeKick(): boolean {
   return native.sigtimedwait(KICK_SET, 0) === VCPU_KICK_SIGNAL;
 }
 
-/** From any thread of the VMM: kicks vCPU thread `tid` out of KVM_RUN (or makes its next KVM_RUN return at once). */
+/**
+ * From any thread of the VMM: kicks vCPU thread `tid` out of KVM_RUN (or
+ * makes its next KVM_RUN return at once). A thread that has already ended
+ * (ESRCH: the guest stopped it first) needs no kick.
+ */
 export function kickThread(tid: number): void {
-  native.tgkill(process.pid, tid, VCPU_KICK_SIGNAL);
+  try {
+    native.tgkill(process.pid, tid, VCPU_KICK_SIGNAL);
+  } catch (err) {
+    if (!isErrno(err, 'ESRCH')) throw err;
+  }
 }
