@@ -4,6 +4,7 @@ import { FileBackend } from './backend.js';
 import { BlockDevice } from './device.js';
 import { BlockQueueHandler } from './queue_handler.js';
 import type { BlockBackendSpec } from './spec.js';
+import { blkModel } from './model.js';
 
 class BlockRuntime implements QueueRuntime {
   private handlers: Array<BlockQueueHandler | null> = [];
@@ -47,6 +48,6 @@ class BlockRuntime implements QueueRuntime {
 }
 
 export const blk: VirtioKind<BlockBackendSpec> = {
-  createDeviceModel: (b, log) => new BlockDevice({ size: b.size, readOnly: b.readOnly, serial: b.serial, log }),
+  createDeviceModel: blkModel,
   createQueueRuntime: (b, c) => new BlockRuntime(c, b),
 };

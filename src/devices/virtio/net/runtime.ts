@@ -2,7 +2,7 @@
 import { buildQueues, negotiated, type QueueContext, type QueueRuntime, type RuntimeOptions, type VirtioKind } from '../runtime.js';
 import { POLL } from '../../../native/linux.js';
 import { VIRTIO_NET_QUEUE } from './constants.js';
-import { NetDevice } from './device.js';
+import { netModel } from './model.js';
 import { FdPacketIo } from './packet_io.js';
 import { NetQueueHandler } from './queue_handler.js';
 import type { NetBackendSpec } from './spec.js';
@@ -103,6 +103,6 @@ class NetRuntime implements QueueRuntime {
 }
 
 export const net: VirtioKind<NetBackendSpec> = {
-  createDeviceModel: (b) => new NetDevice({ mac: Uint8Array.from(b.mac) }),
+  createDeviceModel: netModel,
   createQueueRuntime: (b, c, options) => new NetRuntime(c, b, options),
 };
