@@ -5,7 +5,7 @@
 // the guest ended with one message.
 import { parentPort, workerData } from 'node:worker_threads';
 import type { GuestStop } from '../arch/arch.js';
-import { loadMachineArch } from '../arch/index.js';
+import { hostArchName, loadMachineArch } from '../arch/index.js';
 import type { AccessBus } from '../bus/bus.js';
 import { VcpuFd } from '../kvm/vcpu.js';
 import { native } from '../native/addon.js';
@@ -13,7 +13,7 @@ import { ACCESS_SPACE, RemoteBus } from '../platform/mailbox.js';
 import { createPlatform } from '../platform/platform.js';
 import { VcpuControl, VCPU_STATE } from './control.js';
 import { consumeKick, prepareKickable } from './kick.js';
-import type { VcpuWorkerData, VcpuWorkerMessage } from './protocol.js';
+import { VCPU_STANDBY, type VcpuWorkerData, type VcpuWorkerMessage } from './protocol.js';
 import { exitCounterRow } from './metrics.js';
 import { runVcpu } from './run_loop.js';
 import { startupMark } from '../native/startup_trace.js';
@@ -71,11 +71,18 @@ async function main(d: VcpuWorkerData, post: (m: VcpuWorkerMessage) => void): Pr
   }
 }
 
+/** The data: workerData, or, for a worker started ahead (VCPU_STANDBY), its first message (the host's machine code loads meanwhile). */
+async function dataOf(port: NonNullable<typeof parentPort>): Promise<VcpuWorkerData> {
+  if (workerData !== VCPU_STANDBY) return workerData as VcpuWorkerData;
+  const [d] = await Promise.all([new Promise<VcpuWorkerData>((resolve) => port.once('message', resolve)), loadMachineArch(hostArchName())]);
+  return d;
+}
+
 if (parentPort) {
   const post = (m: VcpuWorkerMessage): void => parentPort!.postMessage(m);
   let msg: VcpuWorkerMessage;
   try {
-    msg = { kind: 'stopped', stop: await main(workerData as VcpuWorkerData, post) };
+    msg = { kind: 'stopped', stop: await main(await dataOf(parentPort), post) };
   } catch (err) {
     msg = { kind: 'error', message: err instanceof Error ? err.message : String(err) };
   }

@@ -10,6 +10,7 @@ import { ConfigError } from './config.js';
 import { isToVmm, type FromVmm, type ToVmm } from './ipc.js';
 import { PARENT_PID_ENV } from './main_env.js';
 import { startVmm, type VmHandle } from './vmm.js';
+import { prestartVcpuWorker } from './workers.js';
 import { startupLoaded, startupMark } from '../native/startup_trace.js';
 
 startupLoaded('vmm');
@@ -90,6 +91,8 @@ async function run(start: ToVmm & { type: 'start' }): Promise<void> {
 }
 
 dieWithParent();
+// vCPU 0's worker starts loading now, beside this thread's wait for its configuration.
+if (process.send !== undefined) prestartVcpuWorker();
 if (process.send === undefined) {
   log('the VMM process is started by tsvmm (bin/tsvmm or the library), not by hand');
   native.exitGroup(2);

@@ -17,7 +17,7 @@ import type { PlatformWorkerData, PlatformWorkerMessage } from '../platform/work
 import { VcpuControl, VCPU_REQUEST, VCPU_STATE, waitWhile, type VcpuRequest } from '../vcpu/control.js';
 import { kickThread } from '../vcpu/kick.js';
 import { createExitCounters } from '../vcpu/metrics.js';
-import type { VcpuDevices, VcpuWorkerData, VcpuWorkerMessage } from '../vcpu/protocol.js';
+import { VCPU_STANDBY, type VcpuDevices, type VcpuWorkerData, type VcpuWorkerMessage } from '../vcpu/protocol.js';
 import type { Machine } from './machine.js';
 import type { PreparedVm } from './prepare.js';
 
@@ -47,9 +47,25 @@ const QUEUE_ACK_TIMEOUT_MS = 5000;
 
 type Message = { kind: string; line?: string; stop?: GuestStop; message?: string; tid?: number };
 
-/** Starts a worker; `ready` resolves with its 'ready' message. */
-function start(url: URL, data: unknown, what: string, events: WorkerEvents): Promise<Message> {
-  const w = new Worker(url, { workerData: data });
+const VCPU_WORKER = new URL('../vcpu/worker.js', import.meta.url);
+
+/**
+ * vCPU 0's worker, started before the VM's configuration is known (the VMM
+ * process does it first thing: prestartVcpuWorker): its isolate and
+ * modules load while the main thread waits for its configuration and sets
+ * up KVM; startWorkers() then hands it its data as its first message
+ * (vcpu/protocol.ts VCPU_STANDBY).
+ */
+let standby: Worker | undefined;
+
+export function prestartVcpuWorker(): void {
+  standby ??= new Worker(VCPU_WORKER, { workerData: VCPU_STANDBY });
+}
+
+/** Starts a worker (or gives the standby one its data); `ready` resolves with its 'ready' message. */
+function start(url: URL, data: unknown, what: string, events: WorkerEvents, early?: Worker): Promise<Message> {
+  const w = early ?? new Worker(url, { workerData: data });
+  if (early !== undefined) w.postMessage(data);
   w.on('error', (err) => events.stopped({ code: 1, reason: `${what} thread failed: ${err.message}` }));
   return new Promise((ready) => {
     w.on('message', (msg: Message) => {
@@ -87,7 +103,9 @@ export function startWorkers(p: PreparedVm, m: Machine, consoleOutFd: number, ev
   }
   const vcpuReady = m.vcpuFds.map((vcpuFd, index) => {
     const data: VcpuWorkerData = { index, vcpuFd, mmapSize, devices, control: control.buffer, vcpuCount: count, exits, go };
-    return start(new URL('../vcpu/worker.js', import.meta.url), data, count > 1 ? `vCPU ${index}` : 'vCPU', events) as Promise<Message & VcpuWorkerMessage>;
+    const early = index === 0 ? standby : undefined;
+    if (early !== undefined) standby = undefined;
+    return start(VCPU_WORKER, data, count > 1 ? `vCPU ${index}` : 'vCPU', events, early) as Promise<Message & VcpuWorkerMessage>;
   });
   for (const spec of p.virtio) {
     const data: DeviceWorkerData = { memory: m.memoryDescriptor, spec };
