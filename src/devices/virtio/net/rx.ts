@@ -350,35 +350,9 @@ export class NetRx {
         if (!this.popOne(true)) return false;
         continue;
       }
-      // Find the buffer holding stream position frameDone and fill from there.
-      let skip = this.frameDone;
-      for (let c = 0; c < this.held.count && this.frameDone < this.frameLen; c++) {
-        const chain = this.held.at(c);
-        if (skip >= chain.writableLength) {
-          skip -= chain.writableLength;
-          continue;
-        }
-        for (let i = chain.readableCount; i < chain.count; i++) {
-          if (this.frameDone === this.frameLen) break;
-          const len = chain.len(i);
-          if (skip >= len) {
-            skip -= len;
-            continue;
-          }
-          this.copyOut(chain.gpa(i), len, skip);
-          skip = 0;
-        }
-      }
+      this.frameDone = this.held.copyIn(this.mem, this.spill.bytes, this.spillStart, this.frameDone, this.frameLen);
     }
     return true;
-  }
-
-  /** Copies spill bytes for frame positions [frameDone, ...) into the buffer [gpa, gpa+len) from offset `at`. */
-  private copyOut(gpa: number, len: number, at: number): void {
-    const n = Math.min(len - at, this.frameLen - this.frameDone);
-    const from = this.frameDone - this.spillStart;
-    this.mem.slice(gpa + at, n).set(this.spill.bytes.subarray(from, from + n));
-    this.frameDone += n;
   }
 
   /** Returns a fully delivered frame's chains with num_buffers filled in. */

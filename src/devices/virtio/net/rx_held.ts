@@ -1,6 +1,7 @@
 // The receive chains virtio-net RX holds between frames (rx.ts): popped from
 // the ring in order, kept in a fixed ring of `size` chain objects, returned
 // from the front. Nothing is allocated after construction.
+import type { GuestMemory } from '../../../memory/guest_memory.js';
 import { DescriptorChain } from '../queue.js';
 import { RX_RETAINED_SEGMENTS } from './rx_limits.js';
 
@@ -51,6 +52,36 @@ export class HeldChains {
     const chain = this.pool[a]!;
     this.pool[a] = this.pool[b]!;
     this.pool[b] = chain;
+  }
+
+  /**
+   * Copies frame bytes [from, to) out of `spill` (which holds the frame from
+   * byte `spillStart` on) into the held chains' buffers at the same stream
+   * positions (the chains' writable bytes, in order, are the frame's).
+   * Returns the position reached: `to`, or the end of the held bytes.
+   */
+  copyIn(mem: GuestMemory, spill: Uint8Array, spillStart: number, from: number, to: number): number {
+    let done = from;
+    let skip = from;
+    for (let c = 0; c < this.count && done < to; c++) {
+      const chain = this.at(c);
+      if (skip >= chain.writableLength) {
+        skip -= chain.writableLength;
+        continue;
+      }
+      for (let i = chain.readableCount; i < chain.count && done < to; i++) {
+        const len = chain.len(i);
+        if (skip >= len) {
+          skip -= len;
+          continue;
+        }
+        const n = Math.min(len - skip, to - done);
+        mem.slice(chain.gpa(i) + skip, n).set(spill.subarray(done - spillStart, done - spillStart + n));
+        done += n;
+        skip = 0;
+      }
+    }
+    return done;
   }
 
   /** Lets go of the first `n` held chains (already returned to the driver). */
