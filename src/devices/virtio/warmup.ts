@@ -24,7 +24,7 @@ import { VIRTIO_NET_F } from './net/constants.js';
 import { DeviceLoop, irqfdSink } from './device_loop.js';
 import { DEVICE_METRIC_SLOTS } from './metrics.js';
 import { createSharedState, SHARED } from './shared_state.js';
-import type { VirtioBackendSpec, VirtioDeviceSpec } from './spec.js';
+import { CONTROL_WORD, type VirtioBackendSpec, type VirtioDeviceSpec } from './spec.js';
 import type { QueueRuntime, VirtioKind } from './runtime.js';
 import { WarmDriver } from './warmup_driver.js';
 import { configureState, WARM, warmLayout, type Scenario } from './warmup_scenarios.js';
@@ -43,11 +43,13 @@ const BLOCK = 4096;
 
 const NET_OFFLOADS = [VIRTIO_NET_F.MRG_RXBUF, VIRTIO_NET_F.CSUM, VIRTIO_NET_F.GUEST_CSUM, VIRTIO_NET_F.HOST_TSO4, VIRTIO_NET_F.GUEST_TSO4, VIRTIO_NET_F.HOST_TSO6, VIRTIO_NET_F.GUEST_TSO6];
 const SCENARIOS: readonly Scenario[] = [
-  { packed: false, eventIdx: false, msix: true, net: [VIRTIO_NET_F.MRG_RXBUF], size: 128, perSlot: 2 },
-  { packed: true, eventIdx: false, msix: true, net: [VIRTIO_NET_F.MRG_RXBUF], size: 128, perSlot: 2 },
-  { packed: true, eventIdx: true, msix: true, net: NET_OFFLOADS, size: 128, perSlot: 2 },
+  { packed: false, eventIdx: false, msix: true, net: [VIRTIO_NET_F.MRG_RXBUF], size: 128, perSlot: 2, txBurst: BATCH, starveEvery: 0 },
+  // One-buffer chains, more of them per round than a TX batch holds.
+  { packed: true, eventIdx: false, msix: true, net: [VIRTIO_NET_F.MRG_RXBUF], size: 128, perSlot: 1, txBurst: 96, starveEvery: 0 },
+  // Linux's choice; the RX ring runs dry now and then.
+  { packed: true, eventIdx: true, msix: true, net: NET_OFFLOADS, size: 128, perSlot: 2, txBurst: BATCH, starveEvery: 3 },
   // A queue the size of a round's batch: TX and RX stop at their budget and resume.
-  { packed: false, eventIdx: true, msix: false, net: [], size: BATCH, perSlot: 1 },
+  { packed: false, eventIdx: true, msix: false, net: [], size: BATCH, perSlot: 1, txBurst: BATCH, starveEvery: 0 },
 ];
 
 const eventfd = (): number => native.eventfd(0, EFD.NONBLOCK);
@@ -55,10 +57,17 @@ const eventfd = (): number => native.eventfd(0, EFD.NONBLOCK);
 /** One synthetic device: its fds, runtime, loop and driver queues. */
 interface Instance {
   readonly s: Scenario;
+  /** Its index: where its rings and buffers lie. */
+  readonly n: number;
+  readonly net: boolean;
+  readonly numQueues: number;
+  readonly state: Int32Array;
+  readonly control: SharedArrayBuffer;
+  readonly controlFd: number;
   readonly kickFds: readonly number[];
   readonly runtime: QueueRuntime;
   readonly loop: DeviceLoop;
-  readonly drivers: WarmDriver[];
+  drivers: WarmDriver[];
   /** net: the socket's other end (the "host" side of the stand-in TAP); blk: -1. */
   readonly peer: number;
   /** Buffers each queue's slots use: base guest address. */
@@ -109,8 +118,27 @@ export class WarmUp {
     const inst = this.instances[this.next]!;
     this.next = (this.next + 1) % this.instances.length;
     inst.rounds++;
+    // Now and then the control eventfd fires: a pause and a resume, as the
+    // VMM sends them, or the driver resets the device and sets it up again.
+    if (inst.rounds % 16 === 8) this.pauseAndResume(inst);
+    if (inst.rounds % 32 === 16) {
+      const control = new Int32Array(inst.control);
+      Atomics.add(control, CONTROL_WORD.RESET_REQUEST, 1);
+      signalEventfd(inst.controlFd);
+      inst.loop.round(false);
+      activate(inst, this.memory);
+    }
     if (inst.peer >= 0) this.netRound(inst);
     else this.blkRound(inst);
+  }
+
+  private pauseAndResume(inst: Instance): void {
+    const control = new Int32Array(inst.control);
+    for (const pause of [1, 0]) {
+      Atomics.store(control, CONTROL_WORD.PAUSE, pause);
+      signalEventfd(inst.controlFd);
+      inst.loop.round(false);
+    }
   }
 
   close(): void {
@@ -124,7 +152,7 @@ export class WarmUp {
     const { loop, free, s, data } = inst;
     const txBase = data + rx.slots * WARM.SLOT;
     const csum = s.net.includes(VIRTIO_NET_F.CSUM);
-    for (let i = 0; i < BATCH && free.length > 0; i++) {
+    for (let i = 0; i < s.txBurst && free.length > 0; i++) {
       const slot = free.pop()!;
       const at = txBase + slot * WARM.SLOT;
       this.memory.writeU8(at, csum && i % 2 === 1 ? 1 : 0); // NEEDS_CSUM on every other frame when CSUM was negotiated
@@ -136,11 +164,15 @@ export class WarmUp {
     signalEventfd(inst.kickFds[1]!);
     loop.round(false);
     tx.take((slot) => free.push(slot));
-    const got = native.readvEach(inst.peer, this.scratch.iov, this.scratch.counts, BATCH, this.scratch.results);
-    let frames = 0;
-    while (frames < got && this.scratch.results[frames]! > 0) frames++;
-    if (frames > 0) native.writevEach(inst.peer, this.sent.iov, this.sent.counts, frames, this.sent.results);
-    loop.round(false);
+    // What TX wrote comes back as received frames, a batch per call.
+    for (let got = BATCH; got === BATCH; ) {
+      got = native.readvEach(inst.peer, this.scratch.iov, this.scratch.counts, BATCH, this.scratch.results);
+      let frames = 0;
+      while (frames < got && this.scratch.results[frames]! > 0) frames++;
+      if (frames > 0) native.writevEach(inst.peer, this.sent.iov, this.sent.counts, frames, this.sent.results);
+      loop.round(false);
+    }
+    if (s.starveEvery !== 0 && inst.rounds % s.starveEvery === 0) return; // the driver is late: RX runs dry
     rx.take((slot) => rx.post(slot, [[data + slot * WARM.SLOT, WARM.SLOT, true]]));
     rx.enableInterrupts(s.eventIdx);
     signalEventfd(inst.kickFds[0]!);
@@ -155,8 +187,10 @@ export class WarmUp {
       const at = inst.data + slot * (BLOCK + 64);
       const n = inst.rounds * 4 + slot;
       const type = n % 16 === 15 ? 4 : n % 4 === 3 ? 1 : 0; // FLUSH, OUT, IN
+      // Every 32nd request reads past the end of the disk: the I/O error path is warm too.
+      const sector = n % 32 === 13 ? WARM.DISK / 512 : ((n * 7) % (WARM.DISK / BLOCK)) * (BLOCK / 512);
       this.memory.writeU32(at + BLOCK, type);
-      this.memory.writeU32(at + BLOCK + 8, ((n * 7) % (WARM.DISK / BLOCK)) * (BLOCK / 512));
+      this.memory.writeU32(at + BLOCK + 8, sector);
       if (type === 4) q.post(slot, [[at + BLOCK, 16, false], [at + BLOCK + 32, 1, true]]);
       else q.post(slot, [[at + BLOCK, 16, false], [at, BLOCK, type === 0], [at + BLOCK + 32, 1, true]]);
     }
@@ -201,29 +235,36 @@ export function prepareWarmUp(kind: VirtioKind<VirtioBackendSpec>, real: VirtioD
     const sink = irqfdSink(mine, state, counters);
     const runtime = kind.createQueueRuntime(backend, { memory, state, sink, numQueues, log: quiet, counters }, { configureTap: quiet });
     const loop = new DeviceLoop(mine, runtime, state, sink, counters, quiet);
-    configureState(state, numQueues, s, n, net);
-    Atomics.or(state, SHARED.STATUS, VIRTIO_STATUS.DRIVER_OK);
-    signalEventfd(mine.controlFd);
-    loop.round(false);
-    const drivers = Array.from({ length: numQueues }, (_, q) => new WarmDriver(memory, warmLayout(n, q, s.packed, s.size), s.packed, net ? s.perSlot : 3));
     const data = WARM.DATA + n * WARM.DATA_STRIDE;
-    const inst: Instance = { s, kickFds: mine.kickFds, runtime, loop, drivers, peer, data, free: [], rounds: 0 };
-    if (net) {
-      const [rx, tx] = drivers as [WarmDriver, WarmDriver];
-      for (let slot = 0; slot < rx.slots; slot++) rx.post(slot, [[data + slot * WARM.SLOT, WARM.SLOT, true]]);
-      rx.enableInterrupts(s.eventIdx);
-      signalEventfd(mine.kickFds[0]!);
-      loop.round(false);
-      for (let slot = tx.slots - 1; slot >= 0; slot--) inst.free.push(slot);
-      const frame = new Uint8Array(VNET_HDR + FRAME);
-      frame.fill(0xff, VNET_HDR, VNET_HDR + 6);
-      frame[6] = 34; // csum_start, csum_offset: inside the frame (for NEEDS_CSUM)
-      frame[8] = 16;
-      frame[VNET_HDR + 12] = 0x88;
-      frame[VNET_HDR + 13] = 0xb5;
-      for (let slot = 0; slot < tx.slots; slot++) memory.write(data + (rx.slots + slot) * WARM.SLOT, frame);
-    }
+    const inst: Instance = { s, n, net, numQueues, state, control: mine.control, controlFd: mine.controlFd, kickFds: mine.kickFds, runtime, loop, drivers: [], peer, data, free: [], rounds: 0 };
+    activate(inst, memory);
     return inst;
   });
   return new WarmUp(instances, fds, memory, rounds);
+}
+
+/** What the transport and a driver do at DRIVER_OK: state, rings, receive buffers; then the loop activates the runtime. */
+function activate(inst: Instance, memory: GuestMemory): void {
+  const { s, n, net, numQueues, state, data } = inst;
+  state.fill(0);
+  configureState(state, numQueues, s, n, net);
+  Atomics.or(state, SHARED.STATUS, VIRTIO_STATUS.DRIVER_OK);
+  signalEventfd(inst.controlFd);
+  inst.loop.round(false);
+  inst.drivers = Array.from({ length: numQueues }, (_, q) => new WarmDriver(memory, warmLayout(n, q, s.packed, s.size), s.packed, net ? s.perSlot : 3));
+  if (!net) return;
+  const [rx, tx] = inst.drivers as [WarmDriver, WarmDriver];
+  for (let slot = 0; slot < rx.slots; slot++) rx.post(slot, [[data + slot * WARM.SLOT, WARM.SLOT, true]]);
+  rx.enableInterrupts(s.eventIdx);
+  signalEventfd(inst.kickFds[0]!);
+  inst.loop.round(false);
+  inst.free.length = 0;
+  for (let slot = tx.slots - 1; slot >= 0; slot--) inst.free.push(slot);
+  const frame = new Uint8Array(VNET_HDR + FRAME);
+  frame.fill(0xff, VNET_HDR, VNET_HDR + 6);
+  frame[6] = 34; // csum_start, csum_offset: inside the frame (for NEEDS_CSUM)
+  frame[8] = 16;
+  frame[VNET_HDR + 12] = 0x88;
+  frame[VNET_HDR + 13] = 0xb5;
+  for (let slot = 0; slot < tx.slots; slot++) memory.write(data + (rx.slots + slot) * WARM.SLOT, frame);
 }

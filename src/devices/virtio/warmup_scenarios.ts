@@ -17,6 +17,10 @@ export interface Scenario {
   readonly size: number;
   /** Descriptors per driver slot: TX chains of 1 buffer only, or 1 and 2 (header apart). */
   readonly perSlot: number;
+  /** net: TX chains posted per round (more than a TX batch: a full batch is written before the ring is empty). */
+  readonly txBurst: number;
+  /** net: every this many rounds the driver leaves the RX ring to run dry (0: never), so RX starves and is kicked back. */
+  readonly starveEvery: number;
 }
 
 /** The private memory: above 4 GiB; rings first (one stride per queue), then each scenario's buffers. */
