@@ -110,7 +110,8 @@ export class DeviceLoop {
 
   /**
    * Waits for something to do (not at all while the runtime is busy, or
-   * with `block` false) and does it. Returns false when nothing was ready.
+   * with `block` false) and does it. Returns false when it served nothing
+   * of the guest's (nothing was ready, or the device is paused).
    */
   round(block = true): boolean {
     const { runtime, polls, control, state } = this;
@@ -148,7 +149,7 @@ export class DeviceLoop {
         }
       }
     }
-    if (this.paused) return true;
+    if (this.paused) return false;
     const kicks = this.kickFds;
     for (let q = 0; q < kicks.length; q++) {
       if (polls.revents(q + 1) & POLL.IN && drainEventfd(kicks[q]!)) {

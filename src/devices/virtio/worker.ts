@@ -45,7 +45,6 @@ if (parentPort) {
     }
   }
   warm.close();
-  if (process.env.TSVMM_DEBUG_WARMUP) (await import('node:fs')).writeSync(1, `=== WARM-UP DONE ${rounds} rounds\n`);
   parentPort.postMessage({ kind: 'warm', ms: performance.now() - t0, rounds } satisfies DeviceWorkerMessage);
   for (;;) loop.round();
 }
