@@ -30,7 +30,7 @@ import { WarmDriver } from './warmup_driver.js';
 import { configureState, WARM, warmLayout, type Scenario } from './warmup_scenarios.js';
 
 /** Rounds each scenario runs: enough for V8 to optimize the paths every round takes (a blk round is a few requests). */
-export const WARM_ROUNDS = { net: 64, blk: 500 } as const;
+export const WARM_ROUNDS = { net: 64, blk: 1200 } as const;
 
 /** socketpair(2) for the stand-in TAP: AF_UNIX, SOCK_SEQPACKET (keeps frame boundaries), non-blocking. */
 const AF_UNIX = 1;
