@@ -31,6 +31,18 @@
  *       --dump N binds to every EtherType and prints the first 48 bytes of
  *       the first N frames on stderr.
  *
+ *   net_helper pkt-echo --if NAME --size N --run ID [--wait S]
+ *       Sends back every frame of this run the interface gets (an AF_PACKET
+ *       socket bound to EtherType 0x88B5, outgoing frames ignored, the
+ *       qdisc bypassed), unchanged, until an end marker: the far end of
+ *       the latency workload (a guest's or tap-ping's pings).
+ *   net_helper tap-ping --tap NAME --size N --run ID [--count N] [--warmup-count N]
+ *       Attaches to the TAP as tsvmm does and does what the netbench guest
+ *       does in ping mode: one frame out, wait for its echo, --count times
+ *       (default 1000) after --warmup-count (default 100) unreported ones:
+ *       the host-only baseline of the round trip.  Then an end marker.
+ *       Prints NETH ping count=<n> min= p50= p90= p99= max= mean= (ns) lost=<l>.
+ *
  * Senders send for --secs or --count frames, then an end marker (the count
  * of data frames) a few times; pkt-send first waits (up to 5 s) until the
  * TAP's reader has taken or dropped everything it accepted, so the marker
@@ -139,7 +151,7 @@ static struct opts parse(int argc, char **argv)
     o.idle = 3;
     o.wait = 60;
     if (argc < 2)
-        die("usage: net_helper tap-write|tap-read|pkt-send|pkt-recv [options] (see net_helper.c)");
+        die("usage: net_helper tap-write|tap-read|pkt-send|pkt-recv|pkt-echo|tap-ping [options] (see net_helper.c)");
     o.mode = argv[1];
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
@@ -162,7 +174,7 @@ static struct opts parse(int argc, char **argv)
             o.idle = num(a, v);
         else if (!strcmp(a, "--wait"))
             o.wait = num(a, v);
-        else if (!strcmp(a, "--warmup"))
+        else if (!strcmp(a, "--warmup") || !strcmp(a, "--warmup-count"))
             o.warmup = num(a, v);
         else if (!strcmp(a, "--window"))
             o.window = (uint64_t)num(a, v);
@@ -566,6 +578,108 @@ static void pkt_send(const struct opts *o)
     close(fd);
 }
 
+/* ---- latency: pkt-echo and tap-ping ---------------------------------------- */
+
+#ifndef PACKET_IGNORE_OUTGOING
+#define PACKET_IGNORE_OUTGOING 23
+#endif
+
+static void pkt_echo(const struct opts *o)
+{
+    unsigned ifindex;
+    int fd = packet_socket(o, &ifindex);
+    int one = 1;
+    if (setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one) < 0)
+        die("PACKET_IGNORE_OUTGOING: %s", strerror(errno));
+    if (setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof one) < 0)
+        die("PACKET_QDISC_BYPASS: %s", strerror(errno));
+    struct sockaddr_ll sll = {.sll_family = AF_PACKET, .sll_protocol = htons(NF_ETHERTYPE), .sll_ifindex = (int)ifindex};
+    if (bind(fd, (struct sockaddr *)&sll, sizeof sll) < 0)
+        die("bind %s: %s", o->ifname, strerror(errno));
+    printf("NETH ready\n");
+    fflush(stdout);
+    static uint8_t buf[2048];
+    uint64_t echoed = 0;
+    for (;;) {
+        struct pollfd p = {fd, POLLIN, 0};
+        int r = poll(&p, 1, (int)(o->wait * 1000));
+        if (r == 0)
+            break; /* nobody pinged for --wait seconds */
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            die("poll: %s", strerror(errno));
+        }
+        ssize_t n = recv(fd, buf, sizeof buf, 0);
+        if (n < 0)
+            die("recv on %s: %s", o->ifname, strerror(errno));
+        uint64_t seq;
+        int k = nf_check(buf, (unsigned)n, o->size, o->run, &seq);
+        if (k == NF_END)
+            break;
+        if (k != NF_DATA && k != NF_WARMUP)
+            continue;
+        if (send(fd, buf, (size_t)n, 0) != n)
+            die("send on %s: %s", o->ifname, strerror(errno));
+        echoed++;
+    }
+    printf("NETH echo frames=%lu\n", (unsigned long)echoed);
+    close(fd);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void tap_ping(const struct opts *o)
+{
+    int fd = tap_attach(o->tap);
+    static uint8_t out[VNET_HDR_LEN + NF_MAX_SIZE], in[VNET_HDR_LEN + 2048];
+    memset(out, 0, VNET_HDR_LEN);
+    nf_init(out + VNET_HDR_LEN, o->size, o->run, host_mac);
+    uint64_t count = o->count ? o->count : 1000, warm = o->warmup ? (uint64_t)o->warmup : 100;
+    uint64_t *ns = calloc(count, sizeof *ns);
+    uint64_t n = 0, lost = 0, sum = 0;
+    for (uint64_t i = 0; i < warm + count; i++) {
+        int measured = i >= warm;
+        uint64_t seq = measured ? i - warm : i;
+        nf_set_seq(out + VNET_HDR_LEN, o->size, measured ? NF_KIND_DATA : NF_KIND_WARMUP, seq);
+        uint64_t t0 = now_ns();
+        if (write(fd, out, VNET_HDR_LEN + o->size) != (ssize_t)(VNET_HDR_LEN + o->size))
+            die("write %s: %s", o->tap, strerror(errno));
+        int back = 0;
+        while (!back) {
+            struct pollfd p = {fd, POLLIN, 0};
+            if (poll(&p, 1, 1000) <= 0)
+                break; /* lost */
+            ssize_t len = read(fd, in, sizeof in);
+            uint64_t got = ~0ull;
+            int k = len > VNET_HDR_LEN ? nf_check(in + VNET_HDR_LEN, (unsigned)(len - VNET_HDR_LEN), o->size, o->run, &got) : NF_OTHER;
+            if ((k == NF_DATA || k == NF_WARMUP) && got == seq)
+                back = 1;
+        }
+        if (!back) {
+            lost++;
+            continue;
+        }
+        if (measured) {
+            ns[n] = now_ns() - t0;
+            sum += ns[n++];
+        }
+    }
+    nf_set_seq(out + VNET_HDR_LEN, o->size, NF_KIND_END, n);
+    if (write(fd, out, VNET_HDR_LEN + o->size) < 0)
+        die("write %s: %s", o->tap, strerror(errno));
+    qsort(ns, n, sizeof *ns, cmp_u64);
+    printf("NETH ping count=%lu min=%lu p50=%lu p90=%lu p99=%lu max=%lu mean=%lu lost=%lu\n", (unsigned long)n,
+           (unsigned long)(n ? ns[0] : 0), (unsigned long)nf_percentile(ns, (unsigned)n, 50), (unsigned long)nf_percentile(ns, (unsigned)n, 90),
+           (unsigned long)nf_percentile(ns, (unsigned)n, 99), (unsigned long)(n ? ns[n - 1] : 0), (unsigned long)(n ? sum / n : 0), (unsigned long)lost);
+    free(ns);
+    close(fd);
+}
+
 int main(int argc, char **argv)
 {
     struct opts o = parse(argc, argv);
@@ -577,6 +691,10 @@ int main(int argc, char **argv)
         pkt_send(&o);
     else if (!strcmp(o.mode, "pkt-recv"))
         pkt_recv(&o);
+    else if (!strcmp(o.mode, "pkt-echo"))
+        pkt_echo(&o);
+    else if (!strcmp(o.mode, "tap-ping"))
+        tap_ping(&o);
     else
         die("unknown mode %s", o.mode);
     return 0;

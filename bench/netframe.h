@@ -165,4 +165,30 @@ static inline void nf_account(struct nf_seq_stats *st, uint64_t seq)
     }
 }
 
+/* Latency samples (ping mode): sorts `n` values in place (shell sort: no
+ * libc in the guest) so that percentiles can be read off. */
+static inline void nf_sort_u64(uint64_t *a, unsigned n)
+{
+    static const unsigned gaps[] = {1750, 701, 301, 132, 57, 23, 10, 4, 1};
+    for (unsigned g = 0; g < sizeof gaps / sizeof gaps[0]; g++) {
+        unsigned gap = gaps[g];
+        for (unsigned i = gap; i < n; i++) {
+            uint64_t v = a[i];
+            unsigned j = i;
+            for (; j >= gap && a[j - gap] > v; j -= gap)
+                a[j] = a[j - gap];
+            a[j] = v;
+        }
+    }
+}
+
+/* The p-th percentile (0..100) of `n` sorted values. */
+static inline uint64_t nf_percentile(const uint64_t *sorted, unsigned n, unsigned p)
+{
+    if (n == 0)
+        return 0;
+    unsigned i = (unsigned)(((uint64_t)(n - 1) * p + 50) / 100);
+    return sorted[i];
+}
+
 #endif

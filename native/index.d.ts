@@ -59,6 +59,26 @@ export interface Native {
   sigtimedwait(set: Bytes, timeoutMs: number): number;
   /** exit_group(2): ends every thread of the process now; never returns. */
   exitGroup(code: number): never;
+  /**
+   * Vectored I/O from an iovec table: `n` calls of readv(2) on `fd`, one per
+   * entry, in order (the device workers' data path: one JavaScript -> C
+   * crossing for a batch of frames, still one system call per frame).
+   * `iov` holds [host address, length] pairs, the segments of entry 0, then
+   * entry 1, ...; entry i has `counts[i]` (1..1024) of them. The addresses
+   * must come from GuestMemory.hostAddress() (checked against guest RAM) or
+   * from a buffer the caller holds: the addon cannot check them. Fills
+   * `results[i]` with the bytes read or -errno (never throws for a failed
+   * call) and returns how many entries it filled: it stops after an entry
+   * that got -EAGAIN, 0 (EOF), or bytes in its last segment (each entry's
+   * last segment is overflow room the caller looks at before the next read).
+   */
+  readvEach(fd: number, iov: Float64Array, counts: Int32Array, n: number, results: Int32Array): number;
+  /** As readvEach with writev(2): stops after an entry that got -EAGAIN. */
+  writevEach(fd: number, iov: Float64Array, counts: Int32Array, n: number, results: Int32Array): number;
+  /** As readvEach with preadv(2) at `positions[i]`: never stops early (an error is that entry's result). */
+  preadvEach(fd: number, iov: Float64Array, counts: Int32Array, n: number, results: Int32Array, positions: Float64Array): number;
+  /** As preadvEach with pwritev(2). */
+  pwritevEach(fd: number, iov: Float64Array, counts: Int32Array, n: number, results: Int32Array, positions: Float64Array): number;
   /** syscall(2) with up to 6 integer arguments; returns the result or -errno. For tests. */
   rawSyscall(nr: number, ...args: Array<number | bigint>): number;
 }

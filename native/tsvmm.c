@@ -499,6 +499,90 @@ static napi_value n_sigtimedwait(napi_env env, napi_callback_info info) {
   return num(env, r < 0 ? -(double)errno : (double)r);
 }
 
+// ---- vectored I/O from an iovec table (the device workers' data path) ----
+//
+// readvEach / writevEach / preadvEach / pwritevEach(fd, iov, counts, n,
+// results[, positions]): n calls of readv(2) / writev(2) / preadv(2) /
+// pwritev(2), one per entry, in order, with nothing else in between. Still
+// one system call per operation; the table only saves a JavaScript <-> C
+// crossing per frame or request.
+//   iov        Float64Array of [host address, length] pairs: the segments of
+//              entry 0, then of entry 1, ... Addresses come from
+//              GuestMemory.hostAddress(), which checked them against guest
+//              RAM; nothing here can check them again (the kernel refuses
+//              unmapped ones with EFAULT).
+//   counts     Int32Array: entry i has counts[i] segments (1..1024)
+//   results    Int32Array: per entry, bytes moved or -errno (never thrown)
+//   positions  Float64Array: per entry, the file position (preadv, pwritev)
+// Returns the number of entries whose result is in `results`. Stops after an
+// entry that returned -EAGAIN (a full or empty non-blocking fd), and for
+// readvEach after one that returned 0 (EOF) or whose bytes reached its last
+// segment (each entry's last segment is overflow room the caller must look
+// at before the next read lands).
+enum { IO_READV, IO_WRITEV, IO_PREADV, IO_PWRITEV };
+
+static int get_typed(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *len) {
+  bool is;
+  napi_typedarray_type type;
+  napi_value ab;
+  size_t off;
+  if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return 0;
+  if (napi_get_typedarray_info(env, v, &type, len, data, &ab, &off) != napi_ok) return 0;
+  return type == want;
+}
+
+static napi_value io_each(napi_env env, napi_callback_info info, int op) {
+  int positioned = op == IO_PREADV || op == IO_PWRITEV;
+  ARGS(positioned ? 6 : 5);
+  int fd;
+  int64_t n;
+  double *iov, *pos = NULL;
+  int32_t *counts, *results;
+  size_t iov_len, counts_len, results_len, pos_len = 0;
+  if (!get_int(env, argv[0], &fd) || !get_typed(env, argv[1], napi_float64_array, (void **)&iov, &iov_len) ||
+      !get_typed(env, argv[2], napi_int32_array, (void **)&counts, &counts_len) || !get_i64(env, argv[3], &n) ||
+      !get_typed(env, argv[4], napi_int32_array, (void **)&results, &results_len) ||
+      (positioned && !get_typed(env, argv[5], napi_float64_array, (void **)&pos, &pos_len)))
+    return type_error(env, "io each: fd, Float64Array iov, Int32Array counts, n, Int32Array results[, Float64Array positions] expected");
+  if (n < 0 || (size_t)n > counts_len || (size_t)n > results_len || (positioned && (size_t)n > pos_len)) return type_error(env, "io each: n exceeds the tables");
+  size_t segs = 0;
+  for (int64_t i = 0; i < n; i++) {
+    if (counts[i] < 1 || counts[i] > MAX_IOV) return type_error(env, "io each: an entry has 1..1024 segments");
+    segs += (size_t)counts[i];
+  }
+  if (segs > iov_len / 2) return type_error(env, "io each: the counts exceed the iov table");
+  struct iovec v[MAX_IOV];
+  const double *s = iov;
+  int64_t i;
+  for (i = 0; i < n; i++) {
+    int c = counts[i];
+    size_t total = 0, last = 0;
+    for (int k = 0; k < c; k++, s += 2) {
+      double a = s[0], l = s[1];
+      if (!(a >= 0 && a < 9007199254740992.0 && l >= 0 && l <= 2147483647.0)) return type_error(env, "io each: a segment's address or length is out of range");
+      v[k].iov_base = (void *)(uintptr_t)a;
+      v[k].iov_len = (size_t)l;
+      last = (size_t)l;
+      total += (size_t)l;
+    }
+    ssize_t r;
+    switch (op) {
+      case IO_READV: r = readv(fd, v, c); break;
+      case IO_WRITEV: r = writev(fd, v, c); break;
+      case IO_PREADV: r = preadv(fd, v, c, (off_t)pos[i]); break;
+      default: r = pwritev(fd, v, c, (off_t)pos[i]); break;
+    }
+    results[i] = r < 0 ? -errno : (int32_t)r;
+    if (r < 0 && errno == EAGAIN && !positioned) return num(env, (double)(i + 1));
+    if (op == IO_READV && (r == 0 || (r > 0 && (size_t)r > total - last))) return num(env, (double)(i + 1));
+  }
+  return num(env, (double)i);
+}
+static napi_value n_readv_each(napi_env env, napi_callback_info info) { return io_each(env, info, IO_READV); }
+static napi_value n_writev_each(napi_env env, napi_callback_info info) { return io_each(env, info, IO_WRITEV); }
+static napi_value n_preadv_each(napi_env env, napi_callback_info info) { return io_each(env, info, IO_PREADV); }
+static napi_value n_pwritev_each(napi_env env, napi_callback_info info) { return io_each(env, info, IO_PWRITEV); }
+
 NAPI_MODULE_INIT() {
   static const struct { const char *name; napi_callback cb; } fns[] = {
       {"open", n_open},         {"close", n_close},         {"ioctl", n_ioctl},
@@ -511,6 +595,8 @@ NAPI_MODULE_INIT() {
       {"writev", n_writev},     {"socketpair", n_socketpair}, {"fallocate", n_fallocate},
       {"tgkill", n_tgkill},     {"sigprocmask", n_sigprocmask}, {"sigtimedwait", n_sigtimedwait},
       {"fstat", n_fstat},
+      {"readvEach", n_readv_each}, {"writevEach", n_writev_each}, {"preadvEach", n_preadv_each},
+      {"pwritevEach", n_pwritev_each},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value fn;

@@ -5,17 +5,14 @@
 // how it ended. The console is either this process's own stdin/stdout
 // (`inherit`: the CLI's terminal, written by the vCPU thread directly) or a
 // pair of pipes (`pipe`: the library's console stream).
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import type { VmConfig } from '../vmm/config.js';
 import type { FromVmm, ToVmm, VmMetrics, VmRequest } from '../vmm/ipc.js';
-import { LOG_FD_ENV, PARENT_PID_ENV } from '../vmm/main_env.js';
 import type { Readable } from 'node:stream';
 import { VmStartError, VmStateError } from './errors.js';
-
-const MAIN = fileURLToPath(new URL('../vmm/main.js', import.meta.url));
+import { VMM_LOG_FD, discardPrespawned, spawnVmmProcess, takePrespawned } from './prespawn.js';
 
 export type ConsoleMode = 'inherit' | 'pipe';
 export type VmState = 'created' | 'starting' | 'running' | 'paused' | 'stopped';
@@ -44,19 +41,7 @@ export interface VmProcessOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-/** The VMM's fd for its lines: after stdin, stdout, stderr and the IPC channel. */
-export const VMM_LOG_FD = 4;
-
-/**
- * The VMM process's environment: the caller's, plus how to find its parent
- * and its log fd, and UV_USE_IO_URING=0 whatever the caller's says: libuv
- * would otherwise make io_uring rings at start-up (the default on Node
- * 20.3-20.11, or UV_USE_IO_URING=1 on later ones), whose I/O bypasses the
- * seccomp filter and whose io_uring_enter the filter kills (sandbox/io_uring.ts).
- */
-export function vmmChildEnv(env: NodeJS.ProcessEnv, parentPid: number): NodeJS.ProcessEnv {
-  return { ...env, [PARENT_PID_ENV]: String(parentPid), [LOG_FD_ENV]: String(VMM_LOG_FD), UV_USE_IO_URING: '0' };
-}
+export { VMM_LOG_FD, vmmChildEnv } from './prespawn.js';
 
 interface Pending {
   resolve(m: FromVmm & { type: 'reply' }): void;
@@ -83,11 +68,12 @@ export class VmProcess extends EventEmitter<VmProcessEvents> {
 
   constructor(private readonly options: VmProcessOptions) {
     super();
+    // The CLI's VMM may already be starting (bin/tsvmm prespawned it with its log on fd 2: prespawn.ts).
+    const adopt = options.console === 'inherit' && options.env === undefined && options.logFd === 2;
+    if (!adopt) discardPrespawned(); // its fd 4 is the CLI's stderr, not this VM's log
+    const early = adopt ? takePrespawned() : undefined;
     const io = options.console === 'inherit' ? 'inherit' : 'pipe';
-    this.child = spawn(process.execPath, [MAIN], {
-      stdio: [io, io, 'pipe', 'ipc', options.logFd ?? 'pipe'],
-      env: vmmChildEnv({ ...process.env, ...options.env }, process.pid),
-    });
+    this.child = early ?? spawnVmmProcess([io, io, 'pipe', 'ipc', options.logFd ?? 'pipe'], options.env);
     const lines = (stream: Readable | null | undefined): void => {
       if (stream) createInterface({ input: stream }).on('line', (line) => this.emit('log', line.replace(/^tsvmm: /, '')));
     };

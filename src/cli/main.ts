@@ -3,6 +3,9 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs, UsageError, USAGE } from './args.js';
 import { runCli } from './run.js';
+import { startupLoaded } from '../native/startup_trace.js';
+
+startupLoaded('supervisor');
 
 export async function main(argv: readonly string[]): Promise<number> {
   try {

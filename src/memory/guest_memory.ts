@@ -41,6 +41,8 @@ interface Region {
   readonly end: number; // exclusive
   readonly bytes: Uint8Array;
   readonly view: DataView;
+  /** Host virtual address of the region's first byte (for the addon's iovec tables). */
+  readonly host: number;
 }
 
 export class GuestMemory {
@@ -57,7 +59,7 @@ export class GuestMemory {
       if (!Number.isSafeInteger(gpa) || gpa < lastEnd) throw new RangeError(`guest memory region at 0x${gpa.toString(16)} overlaps or is invalid`);
       lastEnd = gpa + buffer.byteLength;
       size += buffer.byteLength;
-      return { gpa, end: lastEnd, bytes: new Uint8Array(buffer), view: new DataView(buffer) };
+      return { gpa, end: lastEnd, bytes: new Uint8Array(buffer), view: new DataView(buffer), host: Number(native.address(buffer)) };
     });
     this.size = size;
   }
@@ -99,7 +101,9 @@ export class GuestMemory {
   private find(gpa: number, length: number): Region | undefined {
     if (!Number.isSafeInteger(gpa) || !Number.isSafeInteger(length) || gpa < 0 || length < 0) return undefined;
     const end = gpa + length;
-    for (const r of this.regions) {
+    const regions = this.regions;
+    for (let i = 0; i < regions.length; i++) {
+      const r = regions[i]!;
       if (gpa >= r.gpa && end <= r.end) return r;
     }
     return undefined;
@@ -118,6 +122,16 @@ export class GuestMemory {
     const r = this.check(gpa, length);
     const off = gpa - r.gpa;
     return r.bytes.subarray(off, off + length);
+  }
+
+  /**
+   * The host virtual address of guest bytes [gpa, gpa+length), for the
+   * addon's iovec tables (native readvEach/writevEach/...): checked like any
+   * access, so a table built from it only points into guest RAM.
+   */
+  hostAddress(gpa: number, length: number): number {
+    const r = this.check(gpa, length);
+    return r.host + (gpa - r.gpa);
   }
 
   read(gpa: number, into: Uint8Array): void {

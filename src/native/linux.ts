@@ -30,7 +30,7 @@ export const POLL = { IN: 0x001, OUT: 0x004, ERR: 0x008, HUP: 0x010, NVAL: 0x020
 export const MFD = { CLOEXEC: 1, ALLOW_SEALING: 2 } as const;
 
 /** errno values returned (not thrown) by the addon (asm-generic/errno-base.h). */
-export const ERRNO = { EINTR: 4, EAGAIN: 11, ENOSYS: 38, EPERM: 1, EACCES: 13, ENOENT: 2 } as const;
+export const ERRNO = { EINTR: 4, EIO: 5, EAGAIN: 11, ENOSYS: 38, EPERM: 1, EACCES: 13, ENOENT: 2 } as const;
 
 /** fallocate(2) modes (include/uapi/linux/falloc.h). */
 export const FALLOC = { KEEP_SIZE: 0x01, PUNCH_HOLE: 0x02, ZERO_RANGE: 0x10 } as const;

@@ -12,7 +12,7 @@ import { CONSOLE_FLAG } from '../console/input.js';
 import { SharedRing } from '../console/shared_ring.js';
 import { VirtioPciTransport, VIRTIO_BAR } from '../devices/virtio/pci_transport.js';
 import { VirtioPciHost } from '../devices/virtio/pci_host.js';
-import { loadVirtioKind } from '../devices/virtio/kinds.js';
+import { loadVirtioModel } from '../devices/virtio/kinds.js';
 import type { VirtioDeviceSpec } from '../devices/virtio/spec.js';
 import { GsiRouter } from '../kvm/gsi_router.js';
 import { VmFd } from '../kvm/vm.js';
@@ -51,7 +51,7 @@ export interface Platform {
 
 export async function createPlatform(d: PlatformData, log: (line: string) => void): Promise<Platform> {
   const arch = await loadMachineArch(d.arch);
-  const kinds = await Promise.all(d.virtio.map((v) => loadVirtioKind(v.backend.kind)));
+  const models = await Promise.all(d.virtio.map((v) => loadVirtioModel(v.backend.kind)));
   const vm = new VmFd(d.vmFd);
   const pio = new Bus('port I/O');
   const mmio = new Bus('MMIO');
@@ -81,7 +81,7 @@ export async function createPlatform(d: PlatformData, log: (line: string) => voi
     const bars = new BarSpace(mmio, [...ram, ...arch.reservedRanges], log);
     d.virtio.forEach((spec, i) => {
       const host = new VirtioPciHost(vm, mmio, bars, router, spec, log);
-      const transport = new VirtioPciTransport(kinds[i]!.createDeviceModel(spec.backend, log), new Int32Array(spec.state), host);
+      const transport = new VirtioPciTransport(models[i]!(spec.backend, log), new Int32Array(spec.state), host);
       host.attach(transport);
       pci.add(transport, spec.slot);
       assignPciResources(transport.config, { bars: [[VIRTIO_BAR.INDEX, spec.barGpa]], intxLine: spec.intxGsi });

@@ -30,5 +30,12 @@ export interface VcpuWorkerData {
   log: SharedArrayBuffer;
 }
 
+/**
+ * workerData of a vCPU worker started before its data exists (vmm/workers.ts
+ * prestartVcpuWorker): it loads its modules, then takes its VcpuWorkerData
+ * from its first message.
+ */
+export const VCPU_STANDBY = 'vcpu-standby';
+
 /** `ready` carries the thread's id, which the main thread kicks with tgkill. */
 export type VcpuWorkerMessage = { kind: 'ready'; tid: number } | { kind: 'log'; line: string } | { kind: 'stopped'; stop: GuestStop } | { kind: 'error'; message: string };

@@ -17,6 +17,10 @@ import { ConfigError } from './config.js';
 import { isToVmm, type FromVmm, type ToVmm } from './ipc.js';
 import { LOG_FD_ENV, PARENT_PID_ENV } from './main_env.js';
 import { startVmm, type VmHandle } from './vmm.js';
+import { prestartVcpuWorker } from './workers.js';
+import { startupLoaded, startupMark } from '../native/startup_trace.js';
+
+startupLoaded('vmm');
 
 
 /**
@@ -100,11 +104,14 @@ async function run(start: ToVmm & { type: 'start' }): Promise<void> {
 }
 
 dieWithParent();
+// vCPU 0's worker starts loading now, beside this thread's wait for its configuration.
+if (process.send !== undefined) prestartVcpuWorker();
 if (process.send === undefined) {
   log('the VMM process is started by tsvmm (bin/tsvmm or the library), not by hand');
   native.exitGroup(2);
 }
 process.once('message', (m: unknown) => {
+  startupMark('vmm', 'config');
   if (!isToVmm(m) || m.type !== 'start') {
     log('the VMM process expected its configuration first');
     native.exitGroup(2);

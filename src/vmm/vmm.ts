@@ -13,6 +13,7 @@ import { prepareVm } from './prepare.js';
 import { startWorkers } from './workers.js';
 import type { VmMetrics } from './ipc.js';
 import { snapshotMetrics } from './metrics.js';
+import { startupMark } from '../native/startup_trace.js';
 
 export type { VmmHost };
 
@@ -49,10 +50,16 @@ export async function startVmm(config: VmConfig, host: VmmHost): Promise<VmHandl
         });
   const prepared = prepareVm(config, arch, host.log);
   const machine = createMachine(prepared, host.log);
+  startupMark('vmm', 'machine-created');
   const lifecycle = new VmLifecycle(host);
   const threads = startWorkers(prepared, machine, { outFd: host.consoleOutFd, line: host.consoleLine }, { log: host.log, stopped: (s) => lifecycle.stop(s) });
   lifecycle.attach(threads);
-  void threads.ready.then(() => lifecycle.start(machine, seal));
+  startupMark('vmm', 'workers-started');
+  void threads.ready.then(() => {
+    startupMark('vmm', 'workers-ready');
+    lifecycle.start(machine, seal);
+    startupMark('vmm', 'go');
+  });
   return {
     exited: lifecycle.exited,
     pause: () => lifecycle.pause(),

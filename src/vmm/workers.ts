@@ -18,7 +18,7 @@ import type { PlatformWorkerData, PlatformWorkerMessage } from '../platform/work
 import { VcpuControl, VCPU_REQUEST, VCPU_STATE, waitWhile, type VcpuRequest } from '../vcpu/control.js';
 import { kickThread } from '../vcpu/kick.js';
 import { createExitCounters } from '../vcpu/metrics.js';
-import type { VcpuDevices, VcpuWorkerData, VcpuWorkerMessage } from '../vcpu/protocol.js';
+import { VCPU_STANDBY, type VcpuDevices, type VcpuWorkerData, type VcpuWorkerMessage } from '../vcpu/protocol.js';
 import type { Machine } from './machine.js';
 import type { PreparedVm } from './prepare.js';
 
@@ -48,14 +48,32 @@ const QUEUE_ACK_TIMEOUT_MS = 5000;
 
 type Message = { kind: string; line?: string; stop?: GuestStop; message?: string; tid?: number };
 
+const VCPU_WORKER = new URL('../vcpu/worker.js', import.meta.url);
+
 /**
- * Starts a worker with a bounded log channel (devices/worker_log.ts: `log`
- * is added to its data); `ready` resolves with its 'ready' message.
+ * vCPU 0's worker, started before the VM's configuration is known (the VMM
+ * process does it first thing: prestartVcpuWorker): its isolate and
+ * modules load while the main thread waits for its configuration and sets
+ * up KVM; startWorkers() then hands it its data as its first message
+ * (vcpu/protocol.ts VCPU_STANDBY).
  */
-function start(url: URL, data: object, what: string, events: WorkerEvents): Promise<Message> {
+let standby: Worker | undefined;
+
+export function prestartVcpuWorker(): void {
+  standby ??= new Worker(VCPU_WORKER, { workerData: VCPU_STANDBY });
+}
+
+/**
+ * Starts a worker (or gives the standby one its data) with a bounded log
+ * channel (devices/worker_log.ts: `log` is added to its data); `ready`
+ * resolves with its 'ready' message.
+ */
+function start(url: URL, data: object, what: string, events: WorkerEvents, early?: Worker): Promise<Message> {
   const words = createLogWords();
   const receiver = new LogReceiver(words);
-  const w = new Worker(url, { workerData: { ...data, log: words } });
+  const full = { ...data, log: words };
+  const w = early ?? new Worker(url, { workerData: full });
+  if (early !== undefined) w.postMessage(full);
   w.on('error', (err) => events.stopped({ code: 1, reason: `${what} thread failed: ${err.message}` }));
   return new Promise((ready) => {
     w.on('message', (msg: Message) => {
@@ -66,6 +84,7 @@ function start(url: URL, data: object, what: string, events: WorkerEvents): Prom
         if (note !== undefined) events.log(note);
       }
       else if (msg.kind === 'stopped') events.stopped(msg.stop!);
+      else if (msg.kind === 'warm') return; // a device worker finished its warm-up (devices/virtio/warmup.ts)
       else events.stopped({ code: 1, reason: `${what} thread failed: ${msg.message}` });
     });
   });
@@ -96,7 +115,9 @@ export function startWorkers(p: PreparedVm, m: Machine, console: { outFd: number
   }
   const vcpuReady = m.vcpuFds.map((vcpuFd, index) => {
     const data: Omit<VcpuWorkerData, 'log'> = { index, vcpuFd, mmapSize, devices, control: control.buffer, vcpuCount: count, exits, go };
-    return start(new URL('../vcpu/worker.js', import.meta.url), data, count > 1 ? `vCPU ${index}` : 'vCPU', events) as Promise<Message & VcpuWorkerMessage>;
+    const early = index === 0 ? standby : undefined;
+    if (early !== undefined) standby = undefined;
+    return start(VCPU_WORKER, data, count > 1 ? `vCPU ${index}` : 'vCPU', events, early) as Promise<Message & VcpuWorkerMessage>;
   });
   for (const spec of p.virtio) {
     const data: Omit<DeviceWorkerData, 'log'> = { memory: m.memoryDescriptor, spec };

@@ -13,6 +13,10 @@
  *                             (default 2000000000)
  *   bench.ops=N               a fixed number of requests per workload
  *                             instead of a time limit
+ *   bench.irq=1               ask for interrupts (the avail flags / driver
+ *                             event left at "enable") while still polling:
+ *                             tsvmm's metrics then count the interrupts the
+ *                             device decided to send (default 0: none)
  *
  * Workloads:
  *   rand4k_qd1    4 KiB reads at random 4 KiB-aligned offsets, 1 in flight
@@ -100,6 +104,7 @@ static uint16_t qsize;
 static uint64_t notify_addr;
 static uint64_t capacity; /* sectors */
 static int verify = 1;
+static int want_irq;
 /* split */
 static uint16_t avail_idx, last_used;
 /* packed */
@@ -134,8 +139,11 @@ static void setup_queue(void)
     if (qsize < MAXQD * CHAIN)
         failf("queue size %u < %u", qsize, MAXQD * CHAIN);
 
-    /* poll mode: ask for no interrupts (IF is 0 at CPL3 anyway) */
-    if (packed)
+    /* poll mode: ask for no interrupts (IF is 0 at CPL3 anyway), unless
+     * bench.irq=1 asks the device to send them (counted, not taken) */
+    if (want_irq)
+        ;
+    else if (packed)
         driver_event.flags = RING_EVENT_FLAGS_DISABLE;
     else
         avail.flags = VIRTQ_AVAIL_F_NO_INTERRUPT;
@@ -364,6 +372,8 @@ int main(void)
         ops = parse_u64(v, "bench.ops");
     if (cmdline_get("bench.verify", v, sizeof v))
         verify = strcmp(v, "0") != 0;
+    if (cmdline_get("bench.irq", v, sizeof v))
+        want_irq = strcmp(v, "0") != 0;
 
     virtio_pci_probe(&vp, VIRTIO_ID_BLOCK);
     uint64_t want = VIRTIO_BIT(VIRTIO_F_VERSION_1) | (packed ? VIRTIO_BIT(VIRTIO_F_RING_PACKED) : 0);

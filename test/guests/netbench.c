@@ -17,6 +17,11 @@
  *       the sender's end marker, after bench.count data frames, or when no
  *       frame came for bench.idle seconds (after the first one).  Warm-up
  *       frames are checked and counted apart.
+ *   ping  latency: sends one frame and waits until the host sends it back
+ *       (bench/net_helper.c pkt-echo), bench.count times after
+ *       bench.warmup_count warm-up round trips; then sends an end marker
+ *       (which stops the echo).  The round trip runs from posting the
+ *       frame to taking the echo from the RX ring.
  *
  * Command line:
  *   bench.mode=tx|rx          (required)
@@ -33,6 +38,11 @@
  *                             once frames came [3]
  *   bench.wait=N              rx: seconds to wait for the first frame [60]
  *   bench.warmup=N            tx: seconds of warm-up frames first [0]
+ *   bench.warmup_count=N      ping: warm-up round trips first [100]
+ *   bench.irq=1               ask for interrupts (used_event / driver event
+ *                             flags left at "enable") while still polling:
+ *                             tsvmm's metrics then count the interrupts the
+ *                             device decided to send [0: ask for none]
  *
  * Frames: see bench/netframe.h (shared with the host side): EtherType
  * 0x88B5, run id, sequence number, and a payload in which every byte
@@ -57,6 +67,8 @@
  *   BENCH tx frames=<n> bytes=<b> cycles=<c> kicks=<k> warmup=<w>
  *   BENCH rx frames=<n> bytes=<b> cycles=<c> lost=<l> bad=<x> disorder=<d>
  *         other=<o> sent=<s|-> end=<marker|count|idle|nothing> kicks=<k> warmup=<w>
+ *   BENCH ping count=<n> min=<c> p50=<c> p90=<c> p99=<c> max=<c> mean=<c> kicks=<k> lost=<l>
+ *         (round-trip cycles; kicks over the measured round trips)
  *   BENCH DONE
  * frames, bytes and cycles are for data frames only (warm-up frames are
  * in warmup=).  tx cycles run from the first data frame to the last
@@ -128,6 +140,7 @@ struct bq {
 
 static struct virtio_pci vp;
 static int packed;
+static int want_irq;
 static struct bq rxq, txq;
 static uint8_t rx_bufs[QSIZE][BUF_SIZE] __attribute__((aligned(64)));
 static uint8_t tx_bufs[QSIZE][BUF_SIZE] __attribute__((aligned(64)));
@@ -144,8 +157,11 @@ static void bq_setup(struct bq *q, uint16_t index)
     q->size = virtio_queue_program(&vp, index, QSIZE, packed, (uintptr_t)&q->desc, drv, dev,
                                    VIRTIO_MSI_NO_VECTOR, &q->notify_addr);
 
-    /* poll mode: no interrupts wanted (IF is 0 at CPL3 anyway) */
-    if (packed)
+    /* poll mode: no interrupts wanted (IF is 0 at CPL3 anyway), unless
+     * bench.irq=1 asks the device to send them (they are counted, not taken) */
+    if (want_irq)
+        ;
+    else if (packed)
         q->driver_event.flags = RING_EVENT_FLAGS_DISABLE;
     else
         q->avail.flags = VIRTQ_AVAIL_F_NO_INTERRUPT;
@@ -473,20 +489,101 @@ static void run_rx(uint64_t count, uint64_t idle, uint64_t wait)
     printf(" end=%s kicks=%lu warmup=%lu\n", end, rxq.kicks - kicks0, warm);
 }
 
+/* ---- ping: latency ----------------------------------------------------------------------- */
+
+#define PING_SAMPLES 4096
+static uint64_t samples[PING_SAMPLES];
+
+/* One round trip: frame `seq` out, its echo back. Returns the cycles, 0 on a lost frame. */
+static uint64_t ping_once(uint16_t kind, uint64_t seq, uint64_t timeout)
+{
+    tx_fill(0, kind, seq);
+    uint64_t t0 = rdtsc();
+    tx_post(0);
+    bq_publish(&txq);
+    bq_kick(&txq);
+    int tx_back = 0, echoed = 0;
+    uint64_t t1 = 0;
+    while (!tx_back || !echoed) {
+        uint16_t id;
+        uint32_t len;
+        if (!tx_back && bq_reap(&txq, &id, &len))
+            tx_back = 1;
+        while (!echoed && bq_reap(&rxq, &id, &len)) {
+            uint64_t got = 0;
+            int r = len >= NET_HDR_LEN ? nf_check(rx_bufs[id] + NET_HDR_LEN, len - NET_HDR_LEN, frame_size, run_id, &got) : NF_BAD;
+            if ((r == NF_DATA || r == NF_WARMUP) && got == seq) {
+                t1 = rdtsc();
+                echoed = 1;
+            }
+            rx_post(id);
+            bq_publish(&rxq);
+            bq_kick(&rxq);
+        }
+        if (rdtsc() - t0 > timeout) {
+            if (!tx_back)
+                failf("ping: the TX buffer did not come back (device_status 0x%x)", virtio_status(&vp));
+            return 0; /* the echo was lost */
+        }
+        cpu_relax();
+    }
+    return t1 - t0;
+}
+
+static void run_ping(uint64_t count, uint64_t warmup)
+{
+    memset(tx_bufs[0], 0, NET_HDR_LEN);
+    nf_init(tx_bufs[0] + NET_HDR_LEN, frame_size, run_id, mac);
+    bq_kick(&rxq);
+    puts("BENCH ready\n");
+    uint64_t lost = 0;
+    /* The first echo may take a while: the host side starts after "ready". */
+    for (uint64_t i = 0; i < warmup; i++)
+        if (!ping_once(NF_KIND_WARMUP, i, i == 0 ? 30 * tsc_hz : tsc_hz))
+            lost++;
+    if (count > PING_SAMPLES)
+        count = PING_SAMPLES;
+    uint64_t kicks0 = txq.kicks + rxq.kicks, n = 0, sum = 0;
+    printf("BENCH MARK tsc=%lu\n", rdtsc());
+    for (uint64_t i = 0; i < count; i++) {
+        uint64_t c = ping_once(NF_KIND_DATA, i, tsc_hz);
+        if (!c) {
+            lost++;
+            continue;
+        }
+        samples[n++] = c;
+        sum += c;
+    }
+    printf("BENCH MARK tsc=%lu\n", rdtsc());
+    uint64_t kicks = txq.kicks + rxq.kicks - kicks0;
+    nf_sort_u64(samples, (unsigned)n);
+    printf("BENCH ping count=%lu min=%lu p50=%lu p90=%lu p99=%lu max=%lu mean=%lu kicks=%lu lost=%lu\n", n,
+           n ? samples[0] : 0, nf_percentile(samples, (unsigned)n, 50), nf_percentile(samples, (unsigned)n, 90),
+           nf_percentile(samples, (unsigned)n, 99), n ? samples[n - 1] : 0, n ? sum / n : 0, kicks, lost);
+    /* The end marker stops the echo. */
+    tx_fill(0, NF_KIND_END, n);
+    tx_post(0);
+    bq_publish(&txq);
+    bq_kick(&txq);
+    tx_wait_one();
+}
+
 /* ---- main ------------------------------------------------------------------------------ */
 
 int main(void)
 {
     char v[16];
-    int tx;
+    int tx, ping = 0;
     if (!cmdline_get("bench.mode", v, sizeof v))
-        fail("bench.mode=tx|rx is required");
+        fail("bench.mode=tx|rx|ping is required");
     if (strcmp(v, "tx") == 0)
         tx = 1;
     else if (strcmp(v, "rx") == 0)
         tx = 0;
+    else if (strcmp(v, "ping") == 0)
+        tx = 0, ping = 1;
     else
-        failf("bench.mode=%s: expected tx or rx", v);
+        failf("bench.mode=%s: expected tx, rx or ping", v);
     packed = 0;
     if (cmdline_get("bench.ring", v, sizeof v)) {
         if (strcmp(v, "packed") == 0)
@@ -502,6 +599,8 @@ int main(void)
     uint64_t idle = parse_u64("bench.idle", 3, 1, 3600);
     uint64_t wait = parse_u64("bench.wait", 60, 1, 3600);
     uint64_t warmup = parse_u64("bench.warmup", 0, 0, 3600);
+    uint64_t warmup_count = parse_u64("bench.warmup_count", 100, 0, 1ull << 32);
+    want_irq = parse_u64("bench.irq", 0, 0, 1) != 0;
     _Static_assert(NET_HDR_LEN + NF_MAX_SIZE <= BUF_SIZE, "a frame fits a buffer");
 
     virtio_pci_probe(&vp, VIRTIO_ID_NET);
@@ -523,11 +622,13 @@ int main(void)
     virtio_driver_ok(&vp);
     printf("BENCH start mode=%s ring=%s qsize=%u size=%u run=%u features=0x%lx tsc_hz=%lu "
            "mac=%02x:%02x:%02x:%02x:%02x:%02x\n",
-           tx ? "tx" : "rx", packed ? "packed" : "split", tx ? txq.size : rxq.size, frame_size,
+           tx ? "tx" : ping ? "ping" : "rx", packed ? "packed" : "split", tx ? txq.size : rxq.size, frame_size,
            run_id, features, tsc_hz, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
 
     if (tx) {
         run_tx(count, secs * tsc_hz, warmup * tsc_hz);
+    } else if (ping) {
+        run_ping(count ? count : 1000, warmup_count);
     } else {
         bq_kick(&rxq);
         run_rx(count, idle * tsc_hz, wait * tsc_hz);

@@ -31,7 +31,7 @@ export function guestsUpToDate(srcDir: string, out: string, extraSources: string
 /**
  * Builds the guests (all of them: build.sh builds the set) when any is
  * missing or stale, calling `onBuild` first; returns the folder with the
- * <guest>.elf files. The benchmarks (bench/common.mjs) use it too.
+ * <guest>.elf files. The benchmarks (bench/common.ts) use it too.
  */
 export function buildGuestsIfStale(onBuild: () => void = () => undefined): string {
   const src = `${ROOT}test/guests`;

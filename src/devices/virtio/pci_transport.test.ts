@@ -3,13 +3,14 @@ import assert from 'node:assert/strict';
 import { VirtioPciTransport, VIRTIO_BAR, VirtioTransportError, type TransportHost } from './pci_transport.js';
 import type { VirtioDevice } from './device.js';
 import { VIRTIO_COMMON as C, VIRTIO_F, VIRTIO_ISR, VIRTIO_PCI, VIRTIO_PCI_CAP, VIRTIO_STATUS as S, featureBit } from './constants.js';
-import { SHARED, SharedInterrupts, createQueue, createSharedState, hasFeature, markNeedsReset, negotiatedFeatures, readQueueConfig } from './shared_state.js';
+import { SHARED, SharedInterrupts, createSharedState, hasFeature, markNeedsReset, negotiatedFeatures, readQueueConfig } from './shared_state.js';
 import { PCI_CAP_ID, PCI_COMMAND, PCI_REG } from '../../pci/constants.js';
 import type { MsixRoute } from '../../pci/msix.js';
 import { MSIX } from '../../pci/msix.js';
 import { GuestMemory } from '../../memory/guest_memory.js';
 import { SplitQueue } from './queue_split.js';
 import { PackedQueue } from './queue_packed.js';
+import { createQueue } from './runtime.js';
 import { QueueConfigError } from './queue.js';
 
 const DEVICE_FEATURES = featureBit(VIRTIO_F.VERSION_1) | featureBit(VIRTIO_F.RING_PACKED) | featureBit(VIRTIO_F.RING_EVENT_IDX) | featureBit(VIRTIO_F.INDIRECT_DESC) | 0b110n;

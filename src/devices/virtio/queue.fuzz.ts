@@ -179,11 +179,11 @@ export function popChecked(queue: Virtqueue, chain: DescriptorChain, mem: Record
   }
   assert.ok(mem.reads <= maxReadsPerPop(size), `pop() read guest memory ${mem.reads} times, more than ${maxReadsPerPop(size)} for a queue of ${size} (${outcome})`);
   if (outcome === 'chain') {
-    const segments = [...chain.readable, ...chain.writable];
+    const segments = [...chain.readableSegments(), ...chain.writableSegments()];
     assert.ok(segments.length <= size, `a chain of ${segments.length} buffers in a queue of ${size}`);
     for (const s of segments) assert.ok(mem.contains(s.gpa, s.len), `buffer 0x${s.gpa.toString(16)}+${s.len} outside guest RAM`);
-    assert.equal(chain.readableLength, chain.readable.reduce((n, s) => n + s.len, 0));
-    assert.equal(chain.writableLength, chain.writable.reduce((n, s) => n + s.len, 0));
+    assert.equal(chain.readableLength, chain.readableSegments().reduce((n, s) => n + s.len, 0));
+    assert.equal(chain.writableLength, chain.writableSegments().reduce((n, s) => n + s.len, 0));
   }
   if (layout === 'split' && (outcome === 'chain' || outcome === 'bad')) assert.ok(chain.id < size, `split chain id ${chain.id} >= size ${size}`);
   return outcome;

@@ -23,70 +23,119 @@ export interface Segment {
   len: number;
 }
 
+/** Buffer slots a chain starts with (grown by doubling, up to what the queue allows). */
+const INITIAL_CAPACITY = 8;
+
 /**
  * One request's buffers. Reused between pops (the queue loop allocates
  * nothing): copy out what must outlive the next pop.
  *
- * Memory: a chain holds at most queue-size buffers (the queues enforce it),
- * and keeps up to `retain` Segment objects for reuse between pops. The
- * default keeps them all, which for a device with one chain per queue is at
- * most queue-size objects. A device that holds many chains at once (virtio-net
+ * Buffers are kept in typed arrays: buffer i (0 <= i < count) is guest
+ * bytes [gpa(i), gpa(i) + len(i)); the first `readableCount` are
+ * device-readable, the rest device-writable (the queues reject a readable
+ * one after a writable one). `readableSegments()` / `writableSegments()`
+ * give them as objects, for tests and cold paths.
+ *
+ * Memory: a chain holds at most queue-size buffers (the queues enforce it);
+ * its arrays grow by doubling as buffers are added and are kept for reuse,
+ * up to `retain` slots: a device that holds many chains at once (virtio-net
  * RX) passes a small `retain`, so a chain that was once long gives its
- * objects back when cleared and the device's memory stays O(queue size).
+ * memory back when cleared and the device's memory stays O(queue size).
  */
 export class DescriptorChain {
   /** Split: head descriptor index. Packed: buffer id. Reported back by addUsed. */
   id = 0;
   /** Packed: descriptors the chain took in the ring (an indirect chain takes 1). Split: 1. */
   ringCount = 0;
-  /** Device-readable buffers, in order (they all precede the writable ones). */
-  readonly readable: Segment[] = [];
-  /** Device-writable buffers, in order. */
-  readonly writable: Segment[] = [];
+  /** Buffers in the chain, readable and writable. */
+  count = 0;
+  /** Device-readable buffers (they all precede the writable ones). */
+  readableCount = 0;
   readableLength = 0;
   writableLength = 0;
-  private readonly pool: Segment[] = [];
-  private used = 0;
+  private gpas: Float64Array;
+  private lens: Float64Array;
 
-  constructor(private readonly retain: number = Number.POSITIVE_INFINITY) {}
+  constructor(private readonly retain: number = Number.POSITIVE_INFINITY) {
+    const capacity = Math.max(1, Math.min(INITIAL_CAPACITY, retain));
+    this.gpas = new Float64Array(capacity);
+    this.lens = new Float64Array(capacity);
+  }
 
-  /** Segment objects this chain keeps, in use or not. */
+  /** Device-writable buffers. */
+  get writableCount(): number {
+    return this.count - this.readableCount;
+  }
+
+  /** Buffer slots this chain keeps, in use or not. */
   get retainedSegments(): number {
-    return this.pool.length;
+    return this.gpas.length;
+  }
+
+  /** Guest address of buffer i (readable first, then writable). */
+  gpa(i: number): number {
+    return this.gpas[i]!;
+  }
+
+  /** Length of buffer i. */
+  len(i: number): number {
+    return this.lens[i]!;
   }
 
   clear(): void {
     this.id = 0;
     this.ringCount = 0;
-    this.readable.length = 0;
-    this.writable.length = 0;
+    this.count = 0;
+    this.readableCount = 0;
     this.readableLength = 0;
     this.writableLength = 0;
-    this.used = 0;
-    if (this.pool.length > this.retain) this.pool.length = this.retain;
+    if (this.gpas.length > this.retain) {
+      this.gpas = new Float64Array(Math.max(1, this.retain));
+      this.lens = new Float64Array(Math.max(1, this.retain));
+    }
   }
 
-  private segment(gpa: number, len: number): Segment {
-    let s = this.pool[this.used];
-    if (s === undefined) {
-      s = { gpa, len };
-      this.pool.push(s);
-    } else {
-      s.gpa = gpa;
-      s.len = len;
-    }
-    this.used++;
-    return s;
+  private grow(): void {
+    const capacity = 2 * this.gpas.length;
+    const gpas = new Float64Array(capacity);
+    const lens = new Float64Array(capacity);
+    gpas.set(this.gpas);
+    lens.set(this.lens);
+    this.gpas = gpas;
+    this.lens = lens;
   }
 
   addReadable(gpa: number, len: number): void {
-    this.readable.push(this.segment(gpa, len));
+    const i = this.count;
+    if (i === this.gpas.length) this.grow();
+    this.gpas[i] = gpa;
+    this.lens[i] = len;
+    this.count = i + 1;
+    this.readableCount++;
     this.readableLength += len;
   }
 
   addWritable(gpa: number, len: number): void {
-    this.writable.push(this.segment(gpa, len));
+    const i = this.count;
+    if (i === this.gpas.length) this.grow();
+    this.gpas[i] = gpa;
+    this.lens[i] = len;
+    this.count = i + 1;
     this.writableLength += len;
+  }
+
+  /** The device-readable buffers as objects (allocates: tests and cold paths). */
+  readableSegments(): Segment[] {
+    const out: Segment[] = [];
+    for (let i = 0; i < this.readableCount; i++) out.push({ gpa: this.gpas[i]!, len: this.lens[i]! });
+    return out;
+  }
+
+  /** The device-writable buffers as objects (allocates: tests and cold paths). */
+  writableSegments(): Segment[] {
+    const out: Segment[] = [];
+    for (let i = this.readableCount; i < this.count; i++) out.push({ gpa: this.gpas[i]!, len: this.lens[i]! });
+    return out;
   }
 }
 

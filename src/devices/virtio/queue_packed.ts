@@ -149,7 +149,7 @@ export class PackedQueue implements Virtqueue {
     if ((flags & VIRTQ_DESC_F.WRITE) !== 0) {
       chain.addWritable(addr, len);
     } else {
-      if (chain.writable.length !== 0) throw new DescriptorChainError(`buffer ${chain.id}: device-readable descriptor after a device-writable one`, chain.id);
+      if (chain.writableCount !== 0) throw new DescriptorChainError(`buffer ${chain.id}: device-readable descriptor after a device-writable one`, chain.id);
       chain.addReadable(addr, len);
     }
   }

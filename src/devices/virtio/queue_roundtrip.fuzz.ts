@@ -155,7 +155,7 @@ function run(s: Scenario): void {
     batch.chains.forEach((c, i) => {
       assert.equal(queue.pop(chain), true, `batch ${b}: chain ${i} of ${batch.chains.length} did not pop`);
       assert.equal(chain.id, ids[i]);
-      const got = [...chain.readable.map((x) => ({ gpa: x.gpa, len: x.len, write: false })), ...chain.writable.map((x) => ({ gpa: x.gpa, len: x.len, write: true }))];
+      const got = [...chain.readableSegments().map((x) => ({ gpa: x.gpa, len: x.len, write: false })), ...chain.writableSegments().map((x) => ({ gpa: x.gpa, len: x.len, write: true }))];
       assert.deepEqual(got, c.buffers.map((x) => ({ gpa: DATA + x.offset, len: x.len, write: x.write })));
       queue.addUsed(chain, c.usedLen);
     });

@@ -26,8 +26,8 @@ test('a direct chain pops with readable then writable segments and totals', () =
   const head = driver.addChain([{ len: 16 }, { len: 100 }, { len: 512, write: true }, { len: 1, write: true }]);
   assert.equal(queue.pop(chain), true);
   assert.equal(chain.id, head);
-  assert.deepEqual(chain.readable.map((s) => s.len), [16, 100]);
-  assert.deepEqual(chain.writable.map((s) => s.len), [512, 1]);
+  assert.deepEqual(chain.readableSegments().map((s) => s.len), [16, 100]);
+  assert.deepEqual(chain.writableSegments().map((s) => s.len), [512, 1]);
   assert.equal(chain.readableLength, 116);
   assert.equal(chain.writableLength, 513);
   assert.equal(queue.pop(chain), false);
@@ -39,7 +39,7 @@ test('segments point at the driver buffers', () => {
   const { driver, queue, chain, mem } = setup();
   driver.addChain([{ len: 4, data: new Uint8Array([1, 2, 3, 4]) }]);
   queue.pop(chain);
-  assert.deepEqual([...mem.slice(chain.readable[0]!.gpa, 4)], [1, 2, 3, 4]);
+  assert.deepEqual([...mem.slice(chain.readableSegments()[0]!.gpa, 4)], [1, 2, 3, 4]);
 });
 
 test('an indirect chain pops like a direct one', () => {
@@ -47,7 +47,7 @@ test('an indirect chain pops like a direct one', () => {
   const head = driver.addChain([{ len: 16 }, { len: 4096, write: true }, { len: 1, write: true }], { indirect: true });
   assert.equal(queue.pop(chain), true);
   assert.equal(chain.id, head);
-  assert.equal(chain.readable.length, 1);
+  assert.equal(chain.readableCount, 1);
   assert.equal(chain.writableLength, 4097);
 });
 
@@ -196,11 +196,11 @@ test('direct buffers and an indirect table count together against the queue size
   driver.writeDescriptor(1, { addr: three, len: 48, flags: VIRTQ_DESC_F.INDIRECT });
   driver.publish(0);
   assert.equal(queue.pop(chain), true);
-  assert.equal(chain.readable.length, 4);
+  assert.equal(chain.readableCount, 4);
   driver.writeDescriptor(3, { addr: linkedTable(4), len: 64, flags: VIRTQ_DESC_F.INDIRECT });
   driver.publish(3);
   assert.equal(queue.pop(chain), true);
-  assert.equal(chain.readable.length, 4);
+  assert.equal(chain.readableCount, 4);
 });
 
 test('bad ring placement is refused at construction', () => {

@@ -150,7 +150,7 @@ export class SplitQueue implements Virtqueue {
       if ((flags & VIRTQ_DESC_F.WRITE) !== 0) {
         chain.addWritable(addr, len);
       } else {
-        if (chain.writable.length !== 0) throw new DescriptorChainError(`head ${head}: device-readable descriptor after a device-writable one`, head);
+        if (chain.writableCount !== 0) throw new DescriptorChainError(`head ${head}: device-readable descriptor after a device-writable one`, head);
         chain.addReadable(addr, len);
       }
       if ((flags & VIRTQ_DESC_F.NEXT) === 0) return;

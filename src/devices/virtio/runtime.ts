@@ -5,16 +5,12 @@
 import type { GuestMemory } from '../../memory/guest_memory.js';
 import type { InterruptSink, VirtioDevice } from './device.js';
 import type { Virtqueue } from './queue.js';
-import { createQueue, negotiatedFeatures } from './shared_state.js';
+import { hasFeature, negotiatedFeatures, readQueueConfig } from './shared_state.js';
+import { VIRTIO_F } from './constants.js';
+import { PackedQueue } from './queue_packed.js';
+import { SplitQueue } from './queue_split.js';
 
 export type { VirtioDevice };
-
-/** A backend fd the worker polls for the runtime, and what for. */
-export interface BackendPoll {
-  readonly fd: number;
-  readonly read: boolean;
-  readonly write: boolean;
-}
 
 /** The queue side of one device, driven by the device worker's poll loop. */
 export interface QueueRuntime {
@@ -25,8 +21,10 @@ export interface QueueRuntime {
   readonly active: boolean;
   /** Queue `q`'s ioeventfd fired. */
   kick(q: number): void;
-  /** The backend fd to poll now, or undefined (nothing wanted from it). */
-  backendPoll(): BackendPoll | undefined;
+  /** The backend's fd (a TAP), or -1. */
+  readonly backendFd: number;
+  /** poll(2) events to wait for on backendFd now (POLL.IN, POLL.OUT); 0: leave it out of poll. */
+  backendEvents(): number;
   /** The backend fd became readable or writable, or failed (error: POLLERR/HUP/NVAL). */
   backendReady(readable: boolean, writable: boolean, error: boolean): void;
   /** Work is left that no fd will announce: poll with timeout 0, then call resume(). */
@@ -48,9 +46,29 @@ export interface QueueContext {
   readonly counters: Float64Array;
 }
 
+/** What a runtime may take besides its backend spec: seams for the warm-up (warmup.ts). */
+export interface RuntimeOptions {
+  /** Applies negotiated features to a TAP (net; default tap.ts configureTap). The warm-up's socket is no TAP. */
+  readonly configureTap?: (fd: number, features: bigint) => void;
+}
+
 /** The features the driver accepted (valid from DRIVER_OK on). */
 export function negotiated(c: QueueContext): bigint {
   return negotiatedFeatures(c.state);
+}
+
+// (Here, not in shared_state.ts: only the device workers build queues; the
+// vCPU side and the VMM's main thread load the shared words without them.)
+/**
+ * Builds queue `q` as the driver configured it: packed or split by
+ * VIRTIO_F_RING_PACKED. Throws QueueConfigError for rings outside RAM, or
+ * returns null when the queue is not enabled.
+ */
+export function createQueue(mem: GuestMemory, state: Int32Array, q: number): Virtqueue | null {
+  const config = readQueueConfig(state, q);
+  if (!config.enabled) return null;
+  const features = { eventIdx: hasFeature(state, VIRTIO_F.RING_EVENT_IDX), indirect: hasFeature(state, VIRTIO_F.INDIRECT_DESC) };
+  return hasFeature(state, VIRTIO_F.RING_PACKED) ? new PackedQueue(mem, config, features) : new SplitQueue(mem, config, features);
 }
 
 /** Builds each queue the driver enabled (null for the others, and for one it placed badly: logged). */
@@ -70,5 +88,5 @@ export function buildQueues(c: QueueContext): Array<Virtqueue | null> {
 /** One kind of virtio device: its config model (vCPU side) and its queue runtime (worker side), from its spec. */
 export interface VirtioKind<S> {
   createDeviceModel(spec: S, log: (line: string) => void): VirtioDevice;
-  createQueueRuntime(spec: S, c: QueueContext): QueueRuntime;
+  createQueueRuntime(spec: S, c: QueueContext, options?: RuntimeOptions): QueueRuntime;
 }

@@ -17,12 +17,9 @@
 // after TransportHost.activate() was called (DRIVER_OK), which the host turns
 // into a write to the worker's control eventfd (pci_host.ts), so it sees them
 // complete.
-import type { GuestMemory } from '../../memory/guest_memory.js';
 import { VIRTIO_F, VIRTIO_ISR, VIRTIO_PCI, VIRTIO_STATUS } from './constants.js';
 import type { InterruptSink } from './device.js';
-import type { QueueLayout, Virtqueue } from './queue.js';
-import { PackedQueue } from './queue_packed.js';
-import { SplitQueue } from './queue_split.js';
+import type { QueueLayout } from './queue.js';
 
 export const SHARED = {
   STATUS: 0,
@@ -97,18 +94,6 @@ export function negotiatedFeatures(state: Int32Array): bigint {
 /** The current MSI-X vector of queue `q` (it may change while the device runs). */
 export function queueVector(state: Int32Array, q: number): number {
   return Atomics.load(state, queueWord(q, QUEUE_WORD.VECTOR));
-}
-
-/**
- * Builds queue `q` as the driver configured it: packed or split by
- * VIRTIO_F_RING_PACKED. Throws QueueConfigError for rings outside RAM, or
- * returns null when the queue is not enabled.
- */
-export function createQueue(mem: GuestMemory, state: Int32Array, q: number): Virtqueue | null {
-  const config = readQueueConfig(state, q);
-  if (!config.enabled) return null;
-  const features = { eventIdx: hasFeature(state, VIRTIO_F.RING_EVENT_IDX), indirect: hasFeature(state, VIRTIO_F.INDIRECT_DESC) };
-  return hasFeature(state, VIRTIO_F.RING_PACKED) ? new PackedQueue(mem, config, features) : new SplitQueue(mem, config, features);
 }
 
 /** The queue side found the device unusable: set DEVICE_NEEDS_RESET and tell the driver (§2.1.2). */

@@ -4,6 +4,11 @@
 // Errors are the addon's NativeError (errno/code) or the errors below; the
 // device turns them into VIRTIO_BLK_S_IOERR.
 //
+// Data moves through an IoTable (../../../memory/io_table.ts): entry 0's
+// segments, guest buffers or host ones, in one preadv/pwritev from the
+// addon's table (no view per buffer); a short transfer or an entry of more
+// than IOV_MAX segments takes the general loop below.
+//
 // The image may shrink under a running guest (another process truncates
 // it). Reads past its new end come back short (ShortTransferError). Writes,
 // and zeroing or unmapping, check the file's current size first (one fstat)
@@ -11,17 +16,19 @@
 // tsvmm never resizes an image. A truncation that lands between that check
 // and the write can still be undone by the write; nothing can prevent that
 // short of a lock the other process would have to take too.
+import type { IoTable } from '../../../memory/io_table.js';
 import { native } from '../../../native/addon.js';
+import { errnoError } from '../../../native/errno.js';
 import { FALLOC } from '../../../native/linux.js';
 import { STAT, fileSize } from '../../../native/stat.js';
 import { TsvmmError, errnoCode } from '../../../base/errors.js';
 import { IOV_MAX } from '../../../base/limits.js';
 
 export interface BlockBackend {
-  /** Fills `views` from byte `offset` of the disk, completely or throws. */
-  read(views: Uint8Array[], offset: number): void;
-  /** Writes `views` at byte `offset`, completely or throws. */
-  write(views: Uint8Array[], offset: number): void;
+  /** Fills entry 0 of `t` from byte `offset` of the disk, completely or throws. */
+  read(t: IoTable, offset: number): void;
+  /** Writes entry 0 of `t` at byte `offset`, completely or throws. */
+  write(t: IoTable, offset: number): void;
   /** Makes completed writes durable (fdatasync). */
   flush(): void;
   /**
@@ -45,7 +52,6 @@ export class PastEndError extends TsvmmError {
     super(`${op} of ${length} bytes at byte ${offset} reaches past the image's end at byte ${size} (it shrank); the image is never grown`);
   }
 }
-
 
 type Vectored = (fd: number, views: Uint8Array[], position: number) => number;
 const preadv: Vectored = (fd, views, position) => native.preadv(fd, views, position);
@@ -73,20 +79,30 @@ function transfer(op: string, call: Vectored, fd: number, views: Uint8Array[], o
   }
 }
 
+type Each = typeof native.preadvEach;
+
+/** One preadv/pwritev of entry 0 from the table; false when it moved less than all (then the general loop runs). */
+function once(op: string, call: Each, fd: number, t: IoTable, offset: number): boolean {
+  if (t.counts[0]! > IOV_MAX) return false;
+  t.positions[0] = offset;
+  call(fd, t.iov, t.counts, 1, t.results, t.positions);
+  const n = t.results[0]!;
+  if (n < 0) throw errnoError(op, -n);
+  return n === t.bytes(0);
+}
+
 export class FileBackend implements BlockBackend {
   private readonly stat = Buffer.alloc(STAT.SIZE);
 
   constructor(readonly fd: number) {}
 
-  read(views: Uint8Array[], offset: number): void {
-    transfer('read', preadv, this.fd, views, offset);
+  read(t: IoTable, offset: number): void {
+    if (!once('preadv', native.preadvEach, this.fd, t, offset)) transfer('read', preadv, this.fd, t.views(0), offset);
   }
 
-  write(views: Uint8Array[], offset: number): void {
-    let length = 0;
-    for (const v of views) length += v.length;
-    this.withinImage('write', offset, length);
-    transfer('write', pwritev, this.fd, views, offset);
+  write(t: IoTable, offset: number): void {
+    this.withinImage('write', offset, t.bytes(0));
+    if (!once('pwritev', native.pwritevEach, this.fd, t, offset)) transfer('write', pwritev, this.fd, t.views(0), offset);
   }
 
   flush(): void {

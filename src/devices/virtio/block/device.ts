@@ -9,6 +9,8 @@
 // PUNCH_HOLE (with the unmap flag) or ZERO_RANGE, falling back to vectored
 // writes of one shared zero page. The image's size never changes.
 import type { GuestMemory } from '../../../memory/guest_memory.js';
+import { HostBuffer, IoTable } from '../../../memory/io_table.js';
+import { IOV_MAX } from '../../../base/limits.js';
 import { PCI_CLASS } from '../../../pci/constants.js';
 import { VIRTIO_F, VIRTIO_ID, featureBit } from '../constants.js';
 import type { VirtioDevice } from '../device.js';
@@ -34,7 +36,7 @@ export interface BlockDeviceOptions {
 
 /** Largest DISCARD / WRITE_ZEROES request, in sectors (ours: 32 MiB). */
 const MAX_DWZ_SECTORS = 65536;
-const ZERO_PAGE = new Uint8Array(65536);
+const ZERO_PAGE = new HostBuffer(new Uint8Array(65536));
 
 export class BlockDevice implements VirtioDevice {
   readonly deviceType = VIRTIO_ID.BLOCK;
@@ -96,9 +98,10 @@ export class BlockDevice implements VirtioDevice {
   /**
    * Carries out a parsed request and writes its status byte (after the data,
    * and for FLUSH after fdatasync returned). Returns the used length: bytes
-   * written into the driver's buffers, status included.
+   * written into the driver's buffers, status included. `table` carries the
+   * data to the backend (the queue handler keeps one; tests may leave it).
    */
-  execute(mem: GuestMemory, request: BlockRequest, backend: BlockBackend): number {
+  execute(mem: GuestMemory, request: BlockRequest, backend: BlockBackend, table: IoTable = new IoTable(mem, this.limits.segMax + 2, 1)): number {
     if (request.kind === 'error') {
       if (request.status === null) return 0;
       mem.writeU8(request.status, request.code);
@@ -109,29 +112,30 @@ export class BlockDevice implements VirtioDevice {
     try {
       switch (request.kind) {
         case 'in':
-          backend.read(request.data.map((s) => mem.slice(s.gpa, s.len)), request.sector * VIRTIO_BLK.SECTOR_SIZE);
+          backend.read(dataTable(table, request), request.sector * VIRTIO_BLK.SECTOR_SIZE);
           written = request.bytes;
           break;
         case 'out':
-          backend.write(request.data.map((s) => mem.slice(s.gpa, s.len)), request.sector * VIRTIO_BLK.SECTOR_SIZE);
+          backend.write(dataTable(table, request), request.sector * VIRTIO_BLK.SECTOR_SIZE);
           break;
         case 'flush':
           backend.flush();
           break;
         case 'get_id': {
           let off = 0;
-          for (const s of request.data) {
-            const dst = mem.slice(s.gpa, s.len);
+          for (let i = 0; i < request.data.count; i++) {
+            const len = request.data.len(i);
+            const dst = mem.slice(request.data.gpa(i), len);
             dst.fill(0);
-            dst.set(this.serial.subarray(off, off + s.len));
-            off += s.len;
+            dst.set(this.serial.subarray(off, off + len));
+            off += len;
           }
           written = request.bytes;
           break;
         }
         case 'write_zeroes':
           if (!backend.zeroRange?.(request.sector * VIRTIO_BLK.SECTOR_SIZE, request.sectors * VIRTIO_BLK.SECTOR_SIZE, request.unmap)) {
-            this.writeZeroes(backend, request.sector, request.sectors);
+            this.writeZeroes(backend, table, request.sector, request.sectors);
           }
           break;
         case 'discard':
@@ -145,18 +149,35 @@ export class BlockDevice implements VirtioDevice {
       code = VIRTIO_BLK_S.IOERR;
       written = 0;
     }
-    mem.writeU8(request.status, code);
+    mem.writeU8(request.status!, code);
     return written + 1;
   }
 
-  private writeZeroes(backend: BlockBackend, sector: number, sectors: number): void {
+  /** Writes zeroes from a shared zero page, as many pieces per call as the table takes. */
+  private writeZeroes(backend: BlockBackend, table: IoTable, sector: number, sectors: number): void {
+    let offset = sector * VIRTIO_BLK.SECTOR_SIZE;
     let bytes = sectors * VIRTIO_BLK.SECTOR_SIZE;
-    const views: Uint8Array[] = [];
     while (bytes > 0) {
-      const n = Math.min(bytes, ZERO_PAGE.length);
-      views.push(n === ZERO_PAGE.length ? ZERO_PAGE : ZERO_PAGE.subarray(0, n));
+      table.reset();
+      table.begin(offset);
+      let n = 0;
+      while (bytes - n > 0 && table.room > 0 && table.counts[0]! < IOV_MAX) {
+        const piece = Math.min(bytes - n, ZERO_PAGE.bytes.length);
+        table.addHost(ZERO_PAGE, piece);
+        n += piece;
+      }
+      backend.write(table, offset);
+      offset += n;
       bytes -= n;
     }
-    if (views.length > 0) backend.write(views, sector * VIRTIO_BLK.SECTOR_SIZE);
   }
+}
+
+/** The request's data buffers as entry 0 of `table`. */
+function dataTable(table: IoTable, request: BlockRequest): IoTable {
+  const data = request.data;
+  table.reset();
+  table.begin();
+  for (let i = 0; i < data.count; i++) table.addGuest(data.gpa(i), data.len(i));
+  return table;
 }

@@ -9,6 +9,7 @@ import type { InterruptSink } from '../device.js';
 import { VIRTIO_STATUS } from '../constants.js';
 import { BlockDevice } from './device.js';
 import type { BlockBackend } from './backend.js';
+import type { IoTable } from '../../../memory/io_table.js';
 import { BlockQueueHandler } from './queue_handler.js';
 import { VIRTIO_BLK_S, VIRTIO_BLK_T } from './constants.js';
 
@@ -18,14 +19,14 @@ const RAM = 0x10_0000;
 class MemoryDisk implements BlockBackend {
   readonly bytes = new Uint8Array(64 * 512);
   flushes = 0;
-  read(views: Uint8Array[], offset: number): void {
-    for (const v of views) {
+  read(t: IoTable, offset: number): void {
+    for (const v of t.views(0)) {
       v.set(this.bytes.subarray(offset, offset + v.length));
       offset += v.length;
     }
   }
-  write(views: Uint8Array[], offset: number): void {
-    for (const v of views) {
+  write(t: IoTable, offset: number): void {
+    for (const v of t.views(0)) {
       this.bytes.set(v, offset);
       offset += v.length;
     }

@@ -12,14 +12,19 @@ import { DescriptorChain, DescriptorChainError, VirtqueueError, type Virtqueue }
 import { markNeedsReset, queueVector } from '../shared_state.js';
 import type { BlockBackend } from './backend.js';
 import type { BlockDevice } from './device.js';
-import { parseRequest, type BlockRequest } from './request.js';
+import { BlockRequest } from './request.js';
+import { IoTable } from '../../../memory/io_table.js';
 import { VIRTIO_BLK_S } from './constants.js';
 import { DEVICE_METRIC, DEVICE_METRIC_SLOTS } from '../metrics.js';
 import { RateLog } from '../rate_log.js';
 
 export class BlockQueueHandler {
   private readonly chain = new DescriptorChain();
+  /** Reused for every request: parsing and executing allocate nothing. */
+  private readonly request = new BlockRequest();
+  private readonly table: IoTable;
   private broken = false;
+  private budgetHit = false;
   /** Malformed chains and requests, rate-limited in the log (a guest can send them at will). */
   private readonly badChains: RateLog;
   private readonly badRequests: RateLog;
@@ -38,6 +43,7 @@ export class BlockQueueHandler {
   ) {
     this.badChains = new RateLog(log);
     this.badRequests = new RateLog(log);
+    this.table = new IoTable(mem, device.limits.segMax + 2, 1);
   }
 
   /** True once the ring was found unusable (until the device is reset and rebuilt). */
@@ -48,7 +54,7 @@ export class BlockQueueHandler {
   /** One completed request in the counters: its kind and bytes, or an error by its status byte. */
   private count(request: BlockRequest): void {
     const c = this.counters;
-    if (request.kind === 'error' || this.mem.readU8(request.status) !== VIRTIO_BLK_S.OK) {
+    if (request.kind === 'error' || this.mem.readU8(request.status!) !== VIRTIO_BLK_S.OK) {
       c[DEVICE_METRIC.ERRORS]!++;
       return;
     }
@@ -69,15 +75,30 @@ export class BlockQueueHandler {
     }
   }
 
-  /** Serves every available request; returns how many completed. */
-  process(): number {
+  /** The last call stopped at its budget with requests left: call process() again soon. */
+  get more(): boolean {
+    return this.budgetHit;
+  }
+
+  /**
+   * Serves available requests until the ring is empty or `budget` chains or
+   * buffers were taken (O(queue size) work per call; `more` then says to
+   * call again). Returns how many completed.
+   */
+  process(budget: number = this.queue.size): number {
+    this.budgetHit = false;
     if (this.broken) return 0;
     const { mem, queue, chain } = this;
     let completed = 0;
+    let buffers = 0;
     try {
       do {
         queue.disableNotifications();
         for (;;) {
+          if (completed >= budget || buffers >= budget) {
+            this.budgetHit = true;
+            break;
+          }
           try {
             if (!queue.pop(chain)) break;
           } catch (err) {
@@ -85,15 +106,17 @@ export class BlockQueueHandler {
             this.badChains.event(`virtio-blk: ${err.message}`);
             queue.addUsed(chain, 0);
             completed++;
+            buffers += chain.count + 1;
             continue;
           }
-          const request = parseRequest(mem, chain, this.device.limits);
+          buffers += chain.count;
+          const request = this.request.parse(mem, chain, this.device.limits);
           if (request.kind === 'error') this.badRequests.event(`virtio-blk: bad request: ${request.reason}`);
-          queue.addUsed(chain, this.device.execute(mem, request, this.backend));
+          queue.addUsed(chain, this.device.execute(mem, request, this.backend, this.table));
           this.count(request);
           completed++;
         }
-      } while (queue.enableNotifications());
+      } while (!this.budgetHit && queue.enableNotifications());
     } catch (err) {
       if (!(err instanceof VirtqueueError)) throw err;
       this.log(`virtio-blk: queue ${this.queueIndex} unusable, device needs reset: ${err.message}`);

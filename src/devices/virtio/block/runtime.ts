@@ -4,12 +4,12 @@ import { FileBackend } from './backend.js';
 import { BlockDevice } from './device.js';
 import { BlockQueueHandler } from './queue_handler.js';
 import type { BlockBackendSpec } from './spec.js';
+import { blkModel } from './model.js';
 
 class BlockRuntime implements QueueRuntime {
   private handlers: Array<BlockQueueHandler | null> = [];
   private readonly device: BlockDevice;
   private readonly backend: FileBackend;
-  readonly busy = false;
 
   constructor(
     private readonly c: QueueContext,
@@ -17,6 +17,11 @@ class BlockRuntime implements QueueRuntime {
   ) {
     this.device = new BlockDevice({ size: b.size, readOnly: b.readOnly, serial: b.serial, log: c.log });
     this.backend = new FileBackend(b.fd);
+  }
+  /** A queue stopped at its budget with requests left. */
+  get busy(): boolean {
+    for (const h of this.handlers) if (h !== null && h.more) return true;
+    return false;
   }
   get active(): boolean {
     return this.handlers.length > 0;
@@ -32,14 +37,17 @@ class BlockRuntime implements QueueRuntime {
   kick(q: number): void {
     this.handlers[q]?.process();
   }
-  backendPoll(): undefined {
-    return undefined;
+  readonly backendFd = -1;
+  backendEvents(): number {
+    return 0;
   }
   backendReady(): void {}
-  resume(): void {}
+  resume(): void {
+    for (const h of this.handlers) if (h !== null && h.more) h.process();
+  }
 }
 
 export const blk: VirtioKind<BlockBackendSpec> = {
-  createDeviceModel: (b, log) => new BlockDevice({ size: b.size, readOnly: b.readOnly, serial: b.serial, log }),
+  createDeviceModel: blkModel,
   createQueueRuntime: (b, c) => new BlockRuntime(c, b),
 };

@@ -67,38 +67,58 @@ export function encodeHeader(h: VnetHeader, into: Uint8Array): void {
 
 const has = (features: bigint, bit: number): boolean => (features & featureBit(bit)) !== 0n;
 
+/** The transmit offloads a header may ask for, from the negotiated features (computed once, not per frame). */
+export interface TxOffloads {
+  readonly csum: boolean;
+  readonly tso4: boolean;
+  readonly tso6: boolean;
+  readonly ecn: boolean;
+}
+
+export function txOffloads(features: bigint): TxOffloads {
+  return { csum: has(features, VIRTIO_NET_F.CSUM), tso4: has(features, VIRTIO_NET_F.HOST_TSO4), tso6: has(features, VIRTIO_NET_F.HOST_TSO6), ecn: has(features, VIRTIO_NET_F.HOST_ECN) };
+}
+
+/** checkTxHeaderFor with the offloads of `features`. */
+export function checkTxHeader(h: VnetHeader, frameLen: number, features: bigint): string | null {
+  return checkTxHeaderFor(h, frameLen, txOffloads(features));
+}
+
 /**
  * Checks a header the driver sent with a `frameLen`-byte frame against the
- * negotiated features (§5.1.6.2). Returns why it is refused, or null.
+ * negotiated offloads (§5.1.6.2). Returns why it is refused, or null.
  * Rules: only NEEDS_CSUM may be set (DATA_VALID and RSC_INFO are for the
  * device); NEEDS_CSUM needs VIRTIO_NET_F_CSUM and a checksum field inside the
  * frame; a GSO type needs its HOST_* feature, NEEDS_CSUM and a non-zero
  * gso_size; ECN needs HOST_ECN and a TCP type. UDP (UFO) and UDP_L4 (USO)
  * are never offered, so never accepted.
  */
-export function checkTxHeader(h: VnetHeader, frameLen: number, features: bigint): string | null {
+export function checkTxHeaderFor(h: VnetHeader, frameLen: number, offloads: TxOffloads): string | null {
   if ((h.flags & ~VIRTIO_NET_HDR_F.NEEDS_CSUM) !== 0) return `header flags 0x${h.flags.toString(16)} not allowed from the driver`;
   const needsCsum = (h.flags & VIRTIO_NET_HDR_F.NEEDS_CSUM) !== 0;
   if (needsCsum) {
-    if (!has(features, VIRTIO_NET_F.CSUM)) return 'NEEDS_CSUM without VIRTIO_NET_F_CSUM';
+    if (!offloads.csum) return 'NEEDS_CSUM without VIRTIO_NET_F_CSUM';
     if (h.csumStart + h.csumOffset + 2 > frameLen) return `checksum at ${h.csumStart}+${h.csumOffset} outside the ${frameLen}-byte frame`;
   }
   const ecn = (h.gsoType & VIRTIO_NET_HDR_GSO.ECN) !== 0;
   const type = h.gsoType & ~VIRTIO_NET_HDR_GSO.ECN;
   if (type === VIRTIO_NET_HDR_GSO.NONE) return ecn ? 'ECN flag without a GSO type' : null;
   let feature: number;
+  let allowed: boolean;
   switch (type) {
     case VIRTIO_NET_HDR_GSO.TCPV4:
       feature = VIRTIO_NET_F.HOST_TSO4;
+      allowed = offloads.tso4;
       break;
     case VIRTIO_NET_HDR_GSO.TCPV6:
       feature = VIRTIO_NET_F.HOST_TSO6;
+      allowed = offloads.tso6;
       break;
     default:
       return `GSO type ${type} not supported`;
   }
-  if (!has(features, feature)) return `GSO type ${type} without its feature (bit ${feature})`;
-  if (ecn && !has(features, VIRTIO_NET_F.HOST_ECN)) return 'GSO ECN without VIRTIO_NET_F_HOST_ECN';
+  if (!allowed) return `GSO type ${type} without its feature (bit ${feature})`;
+  if (ecn && !offloads.ecn) return 'GSO ECN without VIRTIO_NET_F_HOST_ECN';
   if (!needsCsum) return 'GSO frame without NEEDS_CSUM';
   if (h.gsoSize === 0) return 'GSO frame with gso_size 0';
   return null;

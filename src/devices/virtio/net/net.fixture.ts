@@ -11,20 +11,22 @@ import type { Virtqueue } from '../queue.js';
 import { VIRTIO_NET_HDR } from './constants.js';
 import { encodeHeader, emptyHeader, type VnetHeader } from './header.js';
 import type { PacketIo } from './packet_io.js';
+import type { IoTable } from '../../../memory/io_table.js';
 
 export type Layout = 'split' | 'packed';
 export const LAYOUTS: readonly Layout[] = ['split', 'packed'];
 
-/** A TAP that exists only in memory: `inbound` frames are read one per call; written frames land in `written`. */
+/** A TAP that exists only in memory: `inbound` frames are read one per read; written frames land in `written`. */
 export class FakeTap implements PacketIo {
   readonly inbound: Uint8Array[] = [];
   readonly written: Uint8Array[] = [];
   reads = 0;
-  /** While true, write() reports -EAGAIN. */
+  /** While true, writes report -EAGAIN. */
   full = false;
-  /** When set, write() throws it. */
-  failWith: Error | null = null;
+  /** When set, every write fails with -errno (its `errno`, default EIO). */
+  failWith: (Error & { errno?: number }) | null = null;
 
+  /** One frame into `into`: bytes, or -EAGAIN when none is waiting. */
   read(into: Uint8Array[]): number {
     this.reads++;
     const frame = this.inbound.shift();
@@ -39,11 +41,32 @@ export class FakeTap implements PacketIo {
     return done; // truncated like a datagram socket when `into` is too small
   }
 
+  /** One frame from `views`: bytes, or -EAGAIN / -errno. */
   write(views: Uint8Array[]): number {
-    if (this.failWith !== null) throw this.failWith;
+    if (this.failWith !== null) return -(this.failWith.errno ?? 5);
     if (this.full) return -ERRNO.EAGAIN;
     this.written.push(concat(views));
     return this.written[this.written.length - 1]!.length;
+  }
+
+  writeFrames(t: IoTable, n: number): number {
+    for (let e = 0; e < n; e++) {
+      const r = this.write(t.views(e));
+      t.results[e] = r;
+      if (r === -ERRNO.EAGAIN) return e + 1;
+    }
+    return n;
+  }
+
+  readFrames(t: IoTable, n: number): number {
+    for (let e = 0; e < n; e++) {
+      const views = t.views(e);
+      const r = this.read(views);
+      t.results[e] = r;
+      const room = views.reduce((sum, v) => sum + v.length, 0) - (views[views.length - 1]?.length ?? 0);
+      if (r <= 0 || r > room) return e + 1;
+    }
+    return n;
   }
 }
 

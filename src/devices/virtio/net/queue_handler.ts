@@ -22,8 +22,9 @@
 // - RX kick or TAP POLLIN  -> processRx().
 //   TX kick or TAP POLLOUT -> processTx().
 //   TAP POLLERR/POLLHUP/POLLNVAL: the TAP is gone; log and stop polling it.
-// - Poll timeout: 0 while `busy` (TX stopped at its budget with chains
-//   left, and the driver will not kick for them), else -1.
+// - Poll timeout: 0 while `busy` (TX or RX stopped at its budget of
+//   queue-size chains or buffers with work left, and the driver will not
+//   kick for it), then resume(); else -1.
 // - RX never blocks TX: both directions are non-blocking, RX stops after a
 //   budget of frames (the TAP stays readable, so poll returns at once and
 //   pending kicks are seen), and RX starvation only stops RX. NetRx and
@@ -77,9 +78,15 @@ export class NetQueueHandler {
     return this.rxBroken || this.txBroken;
   }
 
-  /** TX stopped at its budget with work left: poll with timeout 0 and call processTx() again. */
+  /** TX or RX stopped at its budget with work left: poll with timeout 0 and call resume(). */
   get busy(): boolean {
-    return !this.txBroken && this.tx !== null && this.tx.more;
+    return (!this.txBroken && this.tx !== null && this.tx.more) || (!this.rxBroken && this.rx !== null && this.rx.more);
+  }
+
+  /** After a budget stop: carries on where TX and RX stopped. */
+  resume(): void {
+    if (this.tx !== null && this.tx.more) this.processTx();
+    if (this.rx !== null && this.rx.more) this.processRx();
   }
 
   /** RX holds guest buffers and waits for frames: poll the TAP for POLLIN. */

@@ -1,7 +1,8 @@
 // virtio-net's config model and queue runtime (see ../runtime.ts).
-import { buildQueues, negotiated, type BackendPoll, type QueueContext, type QueueRuntime, type VirtioKind } from '../runtime.js';
+import { buildQueues, negotiated, type QueueContext, type QueueRuntime, type RuntimeOptions, type VirtioKind } from '../runtime.js';
+import { POLL } from '../../../native/linux.js';
 import { VIRTIO_NET_QUEUE } from './constants.js';
-import { NetDevice } from './device.js';
+import { netModel } from './model.js';
 import { FdPacketIo } from './packet_io.js';
 import { NetQueueHandler } from './queue_handler.js';
 import type { NetBackendSpec } from './spec.js';
@@ -11,6 +12,8 @@ import { configureTap } from './tap.js';
 class NetRuntime implements QueueRuntime {
   private handler: NetQueueHandler | null = null;
   private readonly io: FdPacketIo;
+  private readonly configure: (fd: number, features: bigint) => void;
+  readonly backendFd: number;
   private tapGone = false;
   /** Counts of the handlers dropped at earlier resets (a new handler counts from 0). */
   private readonly before = new Float64Array(7);
@@ -18,8 +21,11 @@ class NetRuntime implements QueueRuntime {
   constructor(
     private readonly c: QueueContext,
     private readonly b: NetBackendSpec,
+    options: RuntimeOptions = {},
   ) {
     this.io = new FdPacketIo(b.tapFd);
+    this.backendFd = b.tapFd;
+    this.configure = options.configureTap ?? configureTap;
   }
   get active(): boolean {
     return this.handler !== null;
@@ -30,7 +36,7 @@ class NetRuntime implements QueueRuntime {
   activate(): void {
     const c = this.c;
     const features = negotiated(c);
-    configureTap(this.b.tapFd, features);
+    this.configure(this.b.tapFd, features);
     const [rx, tx] = buildQueues(c);
     this.handler = new NetQueueHandler(c.memory, rx ?? null, tx ?? null, this.io, features, c.state, c.sink, c.log);
     this.handler.processTx();
@@ -45,15 +51,13 @@ class NetRuntime implements QueueRuntime {
     else if (q === VIRTIO_NET_QUEUE.TX) this.handler?.processTx();
     this.publish();
   }
-  backendPoll(): BackendPoll | undefined {
+  backendEvents(): number {
     const h = this.handler;
-    if (h === null || this.tapGone) return undefined;
-    const read = h.wantsFrames;
-    const write = h.wantsRoom;
-    return read || write ? { fd: this.b.tapFd, read, write } : undefined;
+    if (h === null || this.tapGone) return 0;
+    return (h.wantsFrames ? POLL.IN : 0) | (h.wantsRoom ? POLL.OUT : 0);
   }
   resume(): void {
-    this.handler?.processTx();
+    this.handler?.resume();
     this.publish();
   }
   backendReady(readable: boolean, writable: boolean, error: boolean): void {
@@ -99,6 +103,6 @@ class NetRuntime implements QueueRuntime {
 }
 
 export const net: VirtioKind<NetBackendSpec> = {
-  createDeviceModel: (b) => new NetDevice({ mac: Uint8Array.from(b.mac) }),
-  createQueueRuntime: (b, c) => new NetRuntime(c, b),
+  createDeviceModel: netModel,
+  createQueueRuntime: (b, c, options) => new NetRuntime(c, b, options),
 };

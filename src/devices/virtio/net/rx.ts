@@ -15,6 +15,11 @@
 //   buffers; it is dropped only if the whole ring cannot hold it.
 // - The kernel writes the header but skips num_buffers; the device fills it
 //   (1 without MRG_RXBUF).
+// - Batches: when each held chain can take a whole frame alone (no
+//   MRG_RXBUF, or chains of at least `gather` bytes), one addon call reads
+//   up to RX_BATCH frames, one readv per frame into its own chain followed
+//   by the spill; it stops after a frame that reached the spill, which is
+//   then finished as above. Nothing is allocated per frame.
 //
 // Starvation contract (see queue_handler.ts): when the driver has no buffer
 // left, process() stops with `starved` set and notifications enabled, having
@@ -27,64 +32,25 @@
 // already checked every address. Lengths written back never exceed a chain's
 // writable length.
 //
-// Memory is O(queue size) whatever the chains look like: a chain has at most
-// queue-size buffers (the queues enforce it), the device takes no further
-// chain once those it holds have queue-size buffers together (a frame that
-// needs more is dropped), and an idle chain keeps at most
-// RX_RETAINED_SEGMENTS Segment objects. So at most
-// RX_SEGMENTS_PER_QUEUE_ENTRY x size objects are kept (rx_memory.test.ts).
-// Linux's receive chains have one buffer (mergeable) or hold one chain at
-// a time (big packets), so the limit never bites them.
+// Memory is O(queue size) whatever the chains look like: see rx_limits.ts.
 import type { GuestMemory } from '../../../memory/guest_memory.js';
+import { HostBuffer, IoTable } from '../../../memory/io_table.js';
+import { IOV_MAX } from '../../../base/limits.js';
 import { ERRNO } from '../../../native/linux.js';
-import { DescriptorChain, DescriptorChainError, type Segment, type Virtqueue } from '../queue.js';
-import { ETH, VIRTIO_NET_HDR } from './constants.js';
+import { DescriptorChainError, type DescriptorChain, type Virtqueue } from '../queue.js';
+import { ETH } from './constants.js';
 import type { PacketIo } from './packet_io.js';
+import { writeNumBuffers } from './guest_header.js';
+import { HeldChains } from './rx_held.js';
+import { RX_BATCH, RX_SPILL_SIZE } from './rx_limits.js';
 
 
-/**
- * Room after the guest buffers: a 64 KiB GSO frame with its Ethernet and
- * VLAN headers and the virtio header, rounded up. A frame that fills guest
- * buffers and spill completely may have been cut short, and is dropped.
- */
-export const RX_SPILL_SIZE = 65536 + 4096;
-
-/** Segment objects an idle receive chain keeps for reuse: Linux's receive chains have 1 or 2 buffers. */
-export const RX_RETAINED_SEGMENTS = 2;
-
-/**
- * Upper bound on the Segment objects NetRx keeps, per queue entry: buffers
- * of held chains below the queue size plus one more chain (< 2 x size), and
- * RX_RETAINED_SEGMENTS for each of the `size` chain objects.
- */
-export const RX_SEGMENTS_PER_QUEUE_ENTRY = 2 + RX_RETAINED_SEGMENTS;
-
-export interface NetRxOptions {
-  /** virtio_net_hdr size (12 with VERSION_1; header.ts vnetHeaderSize). */
-  readonly headerSize: number;
-  /** VIRTIO_NET_F_MRG_RXBUF was negotiated. */
-  readonly mergeable: boolean;
-  /** With MRG_RXBUF: guest buffer bytes to hold before reading a frame. Default: one full-size Ethernet frame. */
-  readonly gather?: number;
-  readonly log?: (line: string) => void;
-}
-
-export interface RxStats {
-  /** Frames delivered to the driver. */
-  frames: number;
-  /** Bytes delivered, virtio header excluded. */
-  bytes: number;
-  /** Frames read from the TAP and not delivered. */
-  dropped: number;
-  /** Malformed chains returned unused. */
-  badChains: number;
-}
-
-export type RxStop = 'tap-empty' | 'no-buffers' | 'closed' | 'budget';
+export { RX_BATCH, RX_RETAINED_SEGMENTS, RX_SEGMENTS_PER_QUEUE_ENTRY, RX_SPILL_SIZE } from './rx_limits.js';
+export type { NetRxOptions, RxStats, RxStop } from './rx_limits.js';
+import type { NetRxOptions, RxStats, RxStop } from './rx_limits.js';
 
 export { worthLogging } from '../rate_log.js';
 import { worthLogging } from '../rate_log.js';
-import { IOV_MAX } from '../../../base/limits.js';
 
 export class NetRx {
   readonly stats: RxStats = { frames: 0, bytes: 0, dropped: 0, badChains: 0 };
@@ -94,23 +60,19 @@ export class NetRx {
   private readonly mergeable: boolean;
   private readonly gather: number;
   private readonly log: (line: string) => void;
-  /** Held chains: pool[(head + i) % pool.length] for i < held, in pop order. */
-  private readonly pool: DescriptorChain[] = [];
-  private head = 0;
-  private held = 0;
-  private heldBytes = 0;
-  /** Buffers of the held chains; no chain is taken once it reaches `segmentBudget`. */
-  private heldSegments = 0;
+  /** The chains held; no chain is taken once their buffers reach `segmentBudget`. */
+  private readonly held: HeldChains;
   private readonly segmentBudget: number;
-  private readonly spill = new Uint8Array(RX_SPILL_SIZE);
-  private readonly iov: Uint8Array[] = [];
-  private readonly numBuffers = new Uint8Array(2);
+  private readonly spill = new HostBuffer(new Uint8Array(RX_SPILL_SIZE));
+  private readonly table: IoTable;
   /** The frame in progress: its length (0: none), bytes already in guest buffers, frame offset of spill[0]. */
   private frameLen = 0;
   private frameDone = 0;
   private spillStart = 0;
-  /** Used buffers returned during the current process() call. */
+  /** Used buffers returned during the current process() call, and buffers popped. */
   private completed = 0;
+  private popped = 0;
+  private budget = 0;
 
   constructor(
     private readonly mem: GuestMemory,
@@ -123,14 +85,13 @@ export class NetRx {
     this.gather = Math.max(1, options.gather ?? this.headerSize + ETH.FRAME_LEN + ETH.VLAN_HLEN);
     this.log = options.log ?? ((line) => console.error(line));
     this.segmentBudget = queue.size;
-    for (let i = 0; i < queue.size; i++) this.pool.push(new DescriptorChain(RX_RETAINED_SEGMENTS));
+    this.held = new HeldChains(queue.size);
+    this.table = new IoTable(mem, IOV_MAX + RX_BATCH, RX_BATCH);
   }
 
-  /** Segment objects the held and idle chains keep (at most RX_SEGMENTS_PER_QUEUE_ENTRY x queue size). */
+  /** Buffer slots the held and idle chains keep (at most RX_SEGMENTS_PER_QUEUE_ENTRY x queue size). */
   get retainedSegments(): number {
-    let n = 0;
-    for (const chain of this.pool) n += chain.retainedSegments;
-    return n;
+    return this.held.retainedSegments;
   }
 
   /** The driver had no buffer for us: do not read the TAP until it kicks RX. */
@@ -143,6 +104,11 @@ export class NetRx {
     return this.lastStop === 'closed';
   }
 
+  /** The last call stopped at its budget: call process() again soon (a frame in progress may wait for it). */
+  get more(): boolean {
+    return this.lastStop === 'budget';
+  }
+
   /** A frame read from the TAP waits for more receive buffers (MRG_RXBUF). */
   get frameWaiting(): boolean {
     return this.frameLen !== 0;
@@ -150,24 +116,27 @@ export class NetRx {
 
   /** Chains currently held (popped and not yet returned). */
   get heldChains(): number {
-    return this.held;
+    return this.held.count;
   }
 
   /**
    * Moves frames from the TAP into guest buffers until the TAP is empty, the
-   * driver has no buffers, or `budget` frames were read. Returns the number
-   * of used buffers returned (the caller interrupts the driver if > 0).
-   * Throws VirtqueueError when the ring is unusable.
+   * driver has no buffers, or `budget` frames were read or buffers popped
+   * (O(queue size) work per call; `more` then says to call again). Returns
+   * the number of used buffers returned (the caller interrupts the driver if
+   * > 0). Throws VirtqueueError when the ring is unusable.
    */
   process(budget: number = this.queue.size): number {
     const queue = this.queue;
     this.completed = 0;
+    this.popped = 0;
+    this.budget = budget;
     queue.disableNotifications();
     let frames = 0;
     for (;;) {
       if (this.frameLen !== 0) {
         if (!this.deliver()) {
-          this.lastStop = 'no-buffers';
+          this.lastStop = this.popped >= budget ? 'budget' : 'no-buffers';
           break;
         }
         if (this.frameLen !== 0) this.complete(); // else deliver() dropped it
@@ -178,50 +147,145 @@ export class NetRx {
         break;
       }
       if (!this.fill()) {
-        this.lastStop = 'no-buffers';
+        this.lastStop = this.popped >= budget ? 'budget' : 'no-buffers';
         break;
       }
-      const direct = this.buildIov();
-      const total = direct + this.spill.length;
-      const n = this.io.read(this.iov);
-      this.iov.length = 0;
-      if (n === -ERRNO.EAGAIN) {
-        this.lastStop = 'tap-empty';
-        break;
-      }
-      if (n <= 0) {
-        this.lastStop = 'closed';
-        break;
-      }
-      frames++;
-      if (n <= this.headerSize) {
-        this.drop(`runt frame of ${n} bytes from the TAP`);
-        continue;
-      }
-      if (n >= total) {
-        this.drop(`frame of ${n}+ bytes from the TAP is larger than the ${total} bytes of buffers and spill`);
-        continue;
-      }
-      if (!this.mergeable && n > this.chainAt(0).writableLength) {
-        this.drop(`frame of ${n} bytes does not fit the ${this.chainAt(0).writableLength}-byte receive buffer (no MRG_RXBUF)`);
-        continue;
-      }
-      this.frameLen = n;
-      this.frameDone = Math.min(n, direct);
-      this.spillStart = direct;
+      const batch = this.batchable(budget - frames);
+      const n = batch > 1 ? this.readBatch(batch) : this.readOne();
+      if (n < 0) break;
+      frames += n;
     }
     return this.completed;
   }
 
-  private chainAt(i: number): DescriptorChain {
-    return this.pool[(this.head + i) % this.pool.length]!;
+  /**
+   * Reads one frame into the held chains (only the first without
+   * MRG_RXBUF) and the spill. Returns 1 (a frame was read), or -1 when the
+   * loop must stop (lastStop says why).
+   */
+  private readOne(): number {
+    const t = this.table;
+    t.reset();
+    t.begin();
+    const chains = this.mergeable ? this.held.count : 1;
+    let direct = 0;
+    outer: for (let c = 0; c < chains; c++) {
+      const chain = this.held.at(c);
+      for (let i = chain.readableCount; i < chain.count; i++) {
+        if (t.counts[0] === IOV_MAX - 1) break outer;
+        const len = chain.len(i);
+        if (len === 0) continue;
+        t.addGuest(chain.gpa(i), len);
+        direct += len;
+      }
+    }
+    t.addHost(this.spill, RX_SPILL_SIZE);
+    this.io.readFrames(t, 1);
+    const n = t.results[0]!;
+    if (!this.received(n)) return -1;
+    if (n <= this.headerSize) {
+      this.drop(`runt frame of ${n} bytes from the TAP`);
+    } else if (n >= direct + RX_SPILL_SIZE) {
+      this.drop(`frame of ${n}+ bytes from the TAP is larger than the ${direct + RX_SPILL_SIZE} bytes of buffers and spill`);
+    } else if (!this.mergeable && n > this.held.at(0).writableLength) {
+      this.drop(`frame of ${n} bytes does not fit the ${this.held.at(0).writableLength}-byte receive buffer (no MRG_RXBUF)`);
+    } else {
+      this.frameLen = n;
+      this.frameDone = Math.min(n, direct);
+      this.spillStart = direct;
+    }
+    return 1;
+  }
+
+  /** False when `n` (a read's result) ends the loop: no frame waiting, or the TAP is gone. */
+  private received(n: number): boolean {
+    if (n === -ERRNO.EAGAIN) this.lastStop = 'tap-empty';
+    else if (n <= 0) this.lastStop = 'closed';
+    else return true;
+    return false;
+  }
+
+  /** How many frames one batch may read: held chains that each take a whole frame alone (and fit the table), popped ahead up to `limit`. */
+  private batchable(limit: number): number {
+    const want = Math.min(limit, RX_BATCH);
+    if (want < 2 || this.held.at(0).writableLength < this.slotBytes) return 1;
+    while (this.held.count < want && this.popOne(false));
+    let n = 0;
+    let segments = 0;
+    while (n < this.held.count && n < want) {
+      const chain = this.held.at(n);
+      segments += chain.writableCount + 1; // and the spill
+      if (chain.writableLength < this.slotBytes || chain.writableCount >= IOV_MAX || segments > this.table.maxSegments) break;
+      n++;
+    }
+    return n;
+  }
+
+  /** Bytes a chain needs to take a frame alone: any without MRG_RXBUF (a longer frame is dropped), else `gather`. */
+  private get slotBytes(): number {
+    return this.mergeable ? this.gather : 0;
+  }
+
+  /**
+   * Reads up to `count` frames, frame i into held chain i then the spill.
+   * Completed chains move to the front and are released; chains whose frame
+   * was dropped stay held. A frame that reached the spill (the last one
+   * read) becomes the frame in progress, its chain at the head. Returns the
+   * frames read, or -1 when the loop must stop.
+   */
+  private readBatch(count: number): number {
+    const t = this.table;
+    t.reset();
+    for (let c = 0; c < count; c++) {
+      const chain = this.held.at(c);
+      t.begin();
+      for (let i = chain.readableCount; i < chain.count; i++) if (chain.len(i) !== 0) t.addGuest(chain.gpa(i), chain.len(i));
+      t.addHost(this.spill, RX_SPILL_SIZE);
+    }
+    const got = this.io.readFrames(t, count);
+    let done = 0;
+    let frames = 0;
+    let stop = false;
+    let spilled = -1;
+    for (let j = 0; j < got; j++) {
+      const n = t.results[j]!;
+      if (!this.received(n)) {
+        stop = true;
+        break;
+      }
+      frames++;
+      const chain = this.held.at(j);
+      const room = chain.writableLength;
+      if (n <= this.headerSize) {
+        this.drop(`runt frame of ${n} bytes from the TAP`);
+      } else if (n >= room + RX_SPILL_SIZE) {
+        this.drop(`frame of ${n}+ bytes from the TAP is larger than the ${room + RX_SPILL_SIZE} bytes of buffers and spill`);
+      } else if (n <= room) {
+        writeNumBuffers(this.mem, chain, this.headerSize, 1);
+        this.queue.addUsed(chain, n);
+        this.stats.frames++;
+        this.stats.bytes += n - this.headerSize;
+        this.held.swap(j, done++);
+      } else if (!this.mergeable) {
+        this.drop(`frame of ${n} bytes does not fit the ${room}-byte receive buffer (no MRG_RXBUF)`);
+      } else {
+        spilled = j;
+        this.frameLen = n;
+        this.frameDone = room;
+        this.spillStart = room;
+      }
+    }
+    if (spilled >= 0) this.held.swap(spilled, done);
+    this.held.release(done);
+    this.completed += done;
+    return stop ? -1 : frames;
   }
 
   /** Holds at least one chain (with MRG_RXBUF, about `gather` bytes). False: the driver has none. */
   private fill(): boolean {
-    if (this.held === 0 && !this.popOne(true)) return false;
+    if (this.held.count === 0 && !this.popOne(true)) return false;
     if (this.mergeable) {
-      while (this.heldBytes < this.gather && this.held < this.pool.length && this.popOne(false));
+      while (this.held.bytes < this.gather && this.held.count < this.held.capacity && this.popOne(false));
     }
     return true;
   }
@@ -233,8 +297,10 @@ export class NetRx {
    */
   private popOne(mustHave: boolean): boolean {
     const queue = this.queue;
-    while (this.held < this.pool.length && this.heldSegments < this.segmentBudget) {
-      const chain = this.chainAt(this.held);
+    while (this.held.count < this.held.capacity && this.held.segments < this.segmentBudget) {
+      const chain = this.held.at(this.held.count);
+      // Every chain popped counts against this call's budget, good or bad.
+      if (this.popped >= this.budget) return false;
       try {
         if (!queue.pop(chain)) {
           if (!mustHave || !queue.enableNotifications()) return false;
@@ -243,16 +309,16 @@ export class NetRx {
         }
       } catch (err) {
         if (!(err instanceof DescriptorChainError)) throw err;
+        this.popped += chain.count + 1;
         this.badChain(chain, err.message);
         continue;
       }
-      if (chain.readable.length !== 0 || chain.writableLength < this.headerSize) {
+      this.popped += chain.count;
+      if (chain.readableCount !== 0 || chain.writableLength < this.headerSize) {
         this.badChain(chain, `receive chain ${chain.id} has ${chain.readableLength} readable and ${chain.writableLength} writable bytes (needs >= ${this.headerSize} writable only)`);
         continue;
       }
-      this.held++;
-      this.heldBytes += chain.writableLength;
-      this.heldSegments += chain.writable.length;
+      this.held.keep();
       return true;
     }
     return false;
@@ -269,23 +335,6 @@ export class NetRx {
     if (worthLogging(++this.stats.dropped)) this.log(`virtio-net: rx: dropped: ${reason} (${this.stats.dropped} dropped so far)`);
   }
 
-  /** The readv vector: held chains' buffers (only the first chain without MRG_RXBUF), then the spill. Returns the guest bytes in it. */
-  private buildIov(): number {
-    const iov = this.iov;
-    const chains = this.mergeable ? this.held : 1;
-    let direct = 0;
-    outer: for (let c = 0; c < chains; c++) {
-      for (const s of this.chainAt(c).writable) {
-        if (iov.length === IOV_MAX - 1) break outer;
-        if (s.len === 0) continue;
-        iov.push(this.mem.slice(s.gpa, s.len));
-        direct += s.len;
-      }
-    }
-    iov.push(this.spill);
-    return direct;
-  }
-
   /**
    * Copies the frame's bytes still in the spill into held chains, popping
    * more as needed (MRG_RXBUF only; without it the frame fits chain 0).
@@ -294,42 +343,17 @@ export class NetRx {
    */
   private deliver(): boolean {
     while (this.frameDone < this.frameLen) {
-      if (this.frameDone >= this.heldBytes) {
-        if (this.held === this.pool.length || this.heldSegments >= this.segmentBudget) {
-          this.abandon(`frame of ${this.frameLen} bytes is larger than the ${this.held} receive chains the device may hold (${this.heldBytes} bytes in ${this.heldSegments} buffers)`);
+      if (this.frameDone >= this.held.bytes) {
+        if (this.held.count === this.held.capacity || this.held.segments >= this.segmentBudget) {
+          this.abandon(`frame of ${this.frameLen} bytes is larger than the ${this.held.count} receive chains the device may hold (${this.held.bytes} bytes in ${this.held.segments} buffers)`);
           return true;
         }
         if (!this.popOne(true)) return false;
         continue;
       }
-      // Find the buffer holding stream position frameDone and fill from there.
-      let skip = this.frameDone;
-      for (let c = 0; c < this.held && this.frameDone < this.frameLen; c++) {
-        const chain = this.chainAt(c);
-        if (skip >= chain.writableLength) {
-          skip -= chain.writableLength;
-          continue;
-        }
-        for (const s of chain.writable) {
-          if (this.frameDone === this.frameLen) break;
-          if (skip >= s.len) {
-            skip -= s.len;
-            continue;
-          }
-          this.copyOut(s, skip);
-          skip = 0;
-        }
-      }
+      this.frameDone = this.held.copyIn(this.mem, this.spill.bytes, this.spillStart, this.frameDone, this.frameLen);
     }
     return true;
-  }
-
-  /** Copies spill bytes for frame positions [frameDone, ...) into segment `s` from offset `at`. */
-  private copyOut(s: Segment, at: number): void {
-    const n = Math.min(s.len - at, this.frameLen - this.frameDone);
-    const from = this.frameDone - this.spillStart;
-    this.mem.slice(s.gpa + at, n).set(this.spill.subarray(from, from + n));
-    this.frameDone += n;
   }
 
   /** Returns a fully delivered frame's chains with num_buffers filled in. */
@@ -337,16 +361,16 @@ export class NetRx {
     const len = this.frameLen;
     let count = 0;
     let covered = 0;
-    while (covered < len) covered += this.chainAt(count++).writableLength;
-    this.writeNumBuffers(this.chainAt(0), count);
+    while (covered < len) covered += this.held.at(count++).writableLength;
+    writeNumBuffers(this.mem, this.held.at(0), this.headerSize, count);
     let left = len;
     for (let c = 0; c < count; c++) {
-      const chain = this.chainAt(c);
+      const chain = this.held.at(c);
       const used = Math.min(left, chain.writableLength);
       this.queue.addUsed(chain, used);
       left -= used;
     }
-    this.release(count);
+    this.held.release(count);
     this.completed += count;
     this.stats.frames++;
     this.stats.bytes += len - this.headerSize;
@@ -355,43 +379,11 @@ export class NetRx {
 
   /** Drops the frame in progress, returning every held chain unused. */
   private abandon(reason: string): void {
-    const count = this.held;
-    for (let c = 0; c < count; c++) this.queue.addUsed(this.chainAt(c), 0);
-    this.release(count);
+    const count = this.held.count;
+    for (let c = 0; c < count; c++) this.queue.addUsed(this.held.at(c), 0);
+    this.held.release(count);
     this.completed += count;
     this.frameLen = 0;
     this.drop(reason);
-  }
-
-  private release(count: number): void {
-    for (let c = 0; c < count; c++) {
-      const chain = this.chainAt(c);
-      this.heldBytes -= chain.writableLength;
-      this.heldSegments -= chain.writable.length;
-      chain.clear(); // an idle chain keeps at most RX_RETAINED_SEGMENTS objects
-    }
-    this.head = (this.head + count) % this.pool.length;
-    this.held -= count;
-  }
-
-  /** num_buffers is header bytes 10..11 (little-endian); the header may span segments. */
-  private writeNumBuffers(chain: DescriptorChain, count: number): void {
-    if (this.headerSize < VIRTIO_NET_HDR.SIZE) return;
-    const nb = this.numBuffers;
-    nb[0] = count & 0xff;
-    nb[1] = count >>> 8;
-    let skip: number = VIRTIO_NET_HDR.NUM_BUFFERS;
-    let done = 0;
-    for (const s of chain.writable) {
-      if (done === nb.length) return;
-      if (skip >= s.len) {
-        skip -= s.len;
-        continue;
-      }
-      const n = Math.min(s.len - skip, nb.length - done);
-      this.mem.write(s.gpa + skip, nb.subarray(done, done + n));
-      done += n;
-      skip = 0;
-    }
   }
 }
