@@ -14,7 +14,7 @@ import { NetTx } from './net/tx.js';
 import { NetRx } from './net/rx.js';
 import { VIRTIO_NET_HDR } from './net/constants.js';
 import { BlockQueueHandler } from './block/queue_handler.js';
-import { BlockDevice } from './block/device.js';
+import { BlockExecutor } from './block/executor.js';
 import type { BlockBackend } from './block/backend.js';
 import { VIRTIO_BLK_T } from './block/constants.js';
 
@@ -80,7 +80,7 @@ for (const layout of LAYOUTS) {
     const sink: InterruptSink = { queue: () => void interrupts++, config: () => {} };
     let reads = 0;
     const disk: BlockBackend = { read: (t) => void (reads += t.bytes(0)), write: () => {}, flush: () => {} };
-    const device = new BlockDevice({ size: 1 << 20, readOnly: false, serial: 'x', queueSize: SIZE });
+    const device = new BlockExecutor({ size: 1 << 20, readOnly: false, serial: 'x', queueSize: SIZE });
     const handler = new BlockQueueHandler(mem, ring.queue, 0, device, disk, state, sink, () => {});
     const header = new Uint8Array(16);
     new DataView(header.buffer).setUint32(0, VIRTIO_BLK_T.IN, true);

@@ -2,7 +2,7 @@
 // and far past the end, data of any length split anywhere, in either
 // direction, status buffers of any size, discard/write-zeroes segments) on
 // split and packed rings, served by BlockQueueHandler (queue_handler.ts,
-// which parses with request.ts and executes with device.ts) against a fake
+// which parses with request.ts and executes with executor.ts) against a fake
 // disk that checks every call.
 //
 // Invariants:
@@ -33,7 +33,7 @@ import { SHARED, createSharedState } from '../shared_state.js';
 import type { BlockBackend } from './backend.js';
 import type { IoTable } from '../../../memory/io_table.js';
 import { VIRTIO_BLK, VIRTIO_BLK_S, VIRTIO_BLK_T } from './constants.js';
-import { BlockDevice } from './device.js';
+import { BlockExecutor } from './executor.js';
 import { BlockQueueHandler } from './queue_handler.js';
 
 const SECTOR = VIRTIO_BLK.SECTOR_SIZE;
@@ -169,7 +169,7 @@ function run(s: Scenario): void {
   const features = { eventIdx: s.eventIdx, indirect: true };
   const queue: Virtqueue = split !== undefined ? new SplitQueue(mem, split.layout, features) : new PackedQueue(mem, packed!.layout, features);
   const disk = new CheckingDisk(s.capacity * SECTOR, s.readOnly);
-  const device = new BlockDevice({ size: disk.size, readOnly: s.readOnly, serial: 'fuzz-disk-serial-0123456789', queueSize: s.size, log: () => {} });
+  const device = new BlockExecutor({ size: disk.size, readOnly: s.readOnly, serial: 'fuzz-disk-serial-0123456789', queueSize: s.size, log: () => {} });
   const state = createSharedState(1, false);
   Atomics.store(state, SHARED.STATUS, 0x0f);
   const sink: InterruptSink = { queue: () => {}, config: () => {} };

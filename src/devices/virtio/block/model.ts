@@ -5,6 +5,6 @@ import type { VirtioDevice } from '../device.js';
 import { BlockDevice } from './device.js';
 import type { BlockBackendSpec } from './spec.js';
 
-export function blkModel(b: BlockBackendSpec, log: (line: string) => void): VirtioDevice {
-  return new BlockDevice({ size: b.size, readOnly: b.readOnly, serial: b.serial, log });
+export function blkModel(b: BlockBackendSpec, _log: (line: string) => void): VirtioDevice {
+  return new BlockDevice({ size: b.size, readOnly: b.readOnly, serial: b.serial });
 }

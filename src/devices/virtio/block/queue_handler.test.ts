@@ -7,7 +7,7 @@ import { PackedQueue } from '../queue_packed.js';
 import { SHARED, createSharedState, queueWord, QUEUE_WORD } from '../shared_state.js';
 import type { InterruptSink } from '../device.js';
 import { VIRTIO_STATUS } from '../constants.js';
-import { BlockDevice } from './device.js';
+import { BlockExecutor } from './executor.js';
 import type { BlockBackend } from './backend.js';
 import type { IoTable } from '../../../memory/io_table.js';
 import { BlockQueueHandler } from './queue_handler.js';
@@ -56,7 +56,7 @@ function setup(layout: 'split' | 'packed') {
   const interrupts: string[] = [];
   const sink: InterruptSink = { queue: (v) => interrupts.push(`q${v}`), config: () => interrupts.push('config') };
   const disk = new MemoryDisk();
-  const device = new BlockDevice({ size: disk.bytes.length, readOnly: false, serial: 'x' });
+  const device = new BlockExecutor({ size: disk.bytes.length, readOnly: false, serial: 'x' });
   const lines: string[] = [];
   const handler = new BlockQueueHandler(mem, queue, 0, device, disk, state, sink, (l) => lines.push(l));
   const add = (buffers: MockBuffer[], indirect = false) => (split !== undefined ? split.addChain(buffers, { indirect }) : packed!.addChain(buffers, { indirect }));

@@ -11,7 +11,7 @@ import type { InterruptSink } from '../device.js';
 import { DescriptorChain, DescriptorChainError, VirtqueueError, type Virtqueue } from '../queue.js';
 import { markNeedsReset, queueVector } from '../shared_state.js';
 import type { BlockBackend } from './backend.js';
-import type { BlockDevice } from './device.js';
+import type { BlockExecutor } from './executor.js';
 import { BlockRequest } from './request.js';
 import { IoTable } from '../../../memory/io_table.js';
 import { VIRTIO_BLK_S } from './constants.js';
@@ -33,7 +33,7 @@ export class BlockQueueHandler {
     private readonly mem: GuestMemory,
     private readonly queue: Virtqueue,
     private readonly queueIndex: number,
-    private readonly device: BlockDevice,
+    private readonly executor: BlockExecutor,
     private readonly backend: BlockBackend,
     private readonly state: Int32Array,
     private readonly sink: InterruptSink,
@@ -43,7 +43,7 @@ export class BlockQueueHandler {
   ) {
     this.badChains = new RateLog(log);
     this.badRequests = new RateLog(log);
-    this.table = new IoTable(mem, device.limits.segMax + 2, 1);
+    this.table = new IoTable(mem, executor.limits.segMax + 2, 1);
   }
 
   /** True once the ring was found unusable (until the device is reset and rebuilt). */
@@ -110,9 +110,9 @@ export class BlockQueueHandler {
             continue;
           }
           buffers += chain.count;
-          const request = this.request.parse(mem, chain, this.device.limits);
+          const request = this.request.parse(mem, chain, this.executor.limits);
           if (request.kind === 'error') this.badRequests.event(`virtio-blk: bad request: ${request.reason}`);
-          queue.addUsed(chain, this.device.execute(mem, request, this.backend, this.table));
+          queue.addUsed(chain, this.executor.execute(mem, request, this.backend, this.table));
           this.count(request);
           completed++;
         }

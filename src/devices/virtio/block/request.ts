@@ -1,5 +1,5 @@
 // Parse a virtio-blk descriptor chain into a typed request (virtio 1.2
-// §5.2.6), without touching the disk: parse, then act (device.ts executes).
+// §5.2.6), without touching the disk: parse, then act (executor.ts executes).
 //
 // Layout the driver must use: a 16-byte header (type, reserved, sector) in
 // device-readable memory, then data (readable for OUT, DISCARD and

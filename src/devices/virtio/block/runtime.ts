@@ -1,21 +1,22 @@
-// virtio-blk's config model and queue runtime (see ../runtime.ts).
+// virtio-blk's queue runtime (see ../runtime.ts): one queue handler per
+// queue over the executor and the file backend; the config model is model.ts.
 import { buildQueues, type QueueContext, type QueueRuntime, type VirtioKind } from '../runtime.js';
 import { FileBackend } from './backend.js';
-import { BlockDevice } from './device.js';
+import { BlockExecutor } from './executor.js';
 import { BlockQueueHandler } from './queue_handler.js';
 import type { BlockBackendSpec } from './spec.js';
 import { blkModel } from './model.js';
 
 class BlockRuntime implements QueueRuntime {
   private handlers: Array<BlockQueueHandler | null> = [];
-  private readonly device: BlockDevice;
+  private readonly executor: BlockExecutor;
   private readonly backend: FileBackend;
 
   constructor(
     private readonly c: QueueContext,
     b: BlockBackendSpec,
   ) {
-    this.device = new BlockDevice({ size: b.size, readOnly: b.readOnly, serial: b.serial, log: c.log });
+    this.executor = new BlockExecutor({ size: b.size, readOnly: b.readOnly, serial: b.serial, log: c.log });
     this.backend = new FileBackend(b.fd);
   }
   /** A queue stopped at its budget with requests left. */
@@ -28,7 +29,7 @@ class BlockRuntime implements QueueRuntime {
   }
   activate(): void {
     const c = this.c;
-    this.handlers = buildQueues(c).map((queue, q) => (queue === null ? null : new BlockQueueHandler(c.memory, queue, q, this.device, this.backend, c.state, c.sink, c.log, c.counters)));
+    this.handlers = buildQueues(c).map((queue, q) => (queue === null ? null : new BlockQueueHandler(c.memory, queue, q, this.executor, this.backend, c.state, c.sink, c.log, c.counters)));
     for (const h of this.handlers) h?.process();
   }
   reset(): void {

@@ -13,7 +13,7 @@ import { SplitQueue } from '../queue_split.js';
 import { createSharedState } from '../shared_state.js';
 import { FileBackend } from './backend.js';
 import { VIRTIO_BLK_S, VIRTIO_BLK_T } from './constants.js';
-import { BlockDevice } from './device.js';
+import { BlockExecutor } from './executor.js';
 import { BlockQueueHandler } from './queue_handler.js';
 
 const RAM = 0x10_0000;
@@ -47,7 +47,7 @@ function setup() {
   const driver = new SplitDriver(mem, 16, 0x1000, 0x1_0000, RAM);
   const queue = new SplitQueue(mem, driver.layout, { eventIdx: false, indirect: false });
   const lines: string[] = [];
-  const device = new BlockDevice({ size: SECTORS * SECTOR, readOnly: false, serial: 'x', log: (l) => lines.push(l) });
+  const device = new BlockExecutor({ size: SECTORS * SECTOR, readOnly: false, serial: 'x', log: (l) => lines.push(l) });
   const handler = new BlockQueueHandler(mem, queue, 0, device, new FileBackend(fd), createSharedState(1, false), { queue: () => undefined, config: () => undefined }, (l) => lines.push(l));
   /** Submits one request and returns its status byte (the handler must not throw). */
   const request = (buffers: MockBuffer[]): number => {
