@@ -16,10 +16,16 @@ const skip = kvmUnavailable() ?? false;
 const dir = mkdtempSync(join(tmpdir(), 'tsvmm-apisock-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 const echo = `${guestDir()}/echo.elf`;
+/** Every tsvmm a test started: a test that fails half-way leaves none behind to keep the file's process alive. */
+const children: ChildProcess[] = [];
+test.afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+});
 
 function start(args: string[]): { child: ChildProcess; out: ConsoleReader; err: ConsoleReader; exited: Promise<number | null> } {
   const child = spawn(process.execPath, [TSVMM, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  children.push(child);
   return { child, out: new ConsoleReader(child.stdout!), err: new ConsoleReader(child.stderr!), exited };
 }
 
@@ -50,7 +56,13 @@ for (const seccomp of [false, true]) {
     const vmm = start(['--api-sock', sock, '--id', 'tsvmm-test', '--metrics', metrics, ...(seccomp ? ['--seccomp'] : [])]);
     await socketUp(sock);
     assert.equal(statSync(sock).mode & 0o777, 0o600, 'the socket is 0600');
-    const call = (method: string, path: string, body?: unknown) => httpCall(sock, method, path, body);
+    const call = async (method: string, path: string, body?: unknown) => {
+      try {
+        return await httpCall(sock, method, path, body);
+      } catch (err) {
+        throw new Error(`${method} ${path}: ${(err as Error).message}; tsvmm's stderr so far: ${vmm.err.text}`, { cause: err });
+      }
+    };
     assert.deepEqual((await call('GET', '/')).json, { id: 'tsvmm-test', state: 'Not started', vmm_version: (await call('GET', '/')).json!['vmm_version'], app_name: 'tsvmm' });
     assert.equal((await call('PUT', '/machine-config', { vcpu_count: 2, mem_size_mib: 64 })).status, 204);
     assert.equal((await call('PUT', '/boot-source', { kernel_image_path: echo, boot_args: 'tsvmm.api=1 pci=off' })).status, 204);

@@ -68,6 +68,10 @@ export function httpCall(socketPath: string, method: string, path: string, body?
         socketPath,
         method,
         path,
+        // A connection per call, as curl makes: a pooled keep-alive socket the
+        // server has closed as idle (5 s) while this thread was blocked (say,
+        // in execFileSync) would be written to anyway and fail with EPIPE.
+        agent: false,
         headers: text === undefined ? {} : { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) },
       },
       (res) => {
