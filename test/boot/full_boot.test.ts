@@ -9,7 +9,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { kvmUnavailable } from '../helpers/tsvmm.js';
+import { fullGuestUnavailable, kvmUnavailable } from '../helpers/tsvmm.js';
 import { bootWithConsole, inOrder } from '../helpers/console_boot.js';
 
 interface Guest {
@@ -36,7 +36,7 @@ function findGuest(): Guest | undefined {
 }
 
 const guest = findGuest();
-const skip = kvmUnavailable() ?? (guest === undefined ? 'the default guest is not built: run npm run guest' : false);
+const skip = kvmUnavailable() ?? fullGuestUnavailable() ?? (guest === undefined ? 'the default guest is not built: run npm run guest' : false);
 
 const PROBES = [/ttyS0 at I\/O 0x3f8 \(irq = 4[^)]*\) is a 16550A/, /virtio_blk virtio\d+: \[vda\] 131072 512-byte logical blocks/];
 const dumpe2fs = (img: string): string => execFileSync('dumpe2fs', ['-h', img], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });

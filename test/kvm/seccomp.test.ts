@@ -128,7 +128,8 @@ test('a VMM started with an io_uring ring open refuses to seal: one line, exit 1
   const { code, signal } = await closed;
   assert.equal(signal, null, out.stderr);
   assert.equal(code, 1, out.stderr);
-  const lines = out.stderr.trimEnd().split('\n');
+  // On a nested PVM host the VMM first says so (src/arch/x86_64/pvm.ts): a notice, not the error.
+  const lines = out.stderr.trimEnd().split('\n').filter((l) => !l.startsWith('tsvmm: nested PVM host'));
   assert.equal(lines.length, 1, out.stderr);
   assert.match(lines[0]!, /^tsvmm: seccomp: refusing to seal: io_uring rings? open \(fd \d+/);
   assert.doesNotMatch(out.stdout, /READY/, 'the guest never ran');
