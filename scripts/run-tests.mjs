@@ -79,7 +79,7 @@ if (testhostFiles.length > 0) {
   if (!hasQemu) console.log('# qemu-system-x86_64 is not installed: scripts/testhost/prepare.sh installs it');
   const why = noKvm
     ? `${kvmDevice} is absent`
-    : "this host's KVM is the nested PVM flavour (/sys/module/kvm_pvm), which cannot run a guest's user space";
+    : "this host's KVM is the nested PVM flavour (/sys/module/kvm_pvm), which runs neither a guest's user space nor Linux past its int3 self-test";
   console.log(`# ${why}: running ${testhostFiles.length} KVM test file(s) inside the test host (scripts/testhost)`);
   const [node, args] = nodeTest(testhostFiles, 1);
   status |= await run('scripts/testhost/run-in-kvm-host.sh', ['--', node, ...args]);
