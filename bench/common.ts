@@ -95,7 +95,11 @@ export function makeUsage(name: string, text: string): Usage {
  */
 export async function measure<R>(runHere: (where: string) => Promise<R>, innerArgs: string[]): Promise<R> {
   const kvmDevice = process.env.TSVMM_KVM_DEVICE || '/dev/kvm';
-  if (existsSync(kvmDevice)) return runHere('KVM on this machine');
+  if (existsSync(kvmDevice)) {
+    // A nested PVM host runs the CPL3 bench guests natively but emulates their exits (src/arch/x86_64/pvm.ts).
+    const pvm = existsSync('/sys/module/kvm_pvm') ? ' (nested PVM: CPL3 guest code runs natively, each exit costs tens of us)' : '';
+    return runHere(`KVM on this machine${pvm}`);
+  }
   if (process.env.TSVMM_TESTHOST === '0' || process.arch !== 'x64') throw new Error(`${kvmDevice} is absent and the test host is not available (TSVMM_TESTHOST=0 or not x64)`);
   say(`${kvmDevice} is absent: running the benchmark inside the test host (scripts/testhost); this takes a while`);
   const r = await runCapture(join(ROOT, 'scripts', 'testhost', 'run-in-kvm-host.sh'), ['--', process.execPath, ...innerArgs]);
