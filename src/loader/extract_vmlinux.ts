@@ -12,7 +12,7 @@ import { gunzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import { parseBzImage, type Payload, type PayloadFormat } from './bzimage.js';
 import { KernelFormatError, hex } from './errors.js';
-import { TsvmmError } from '../base/errors.js';
+import { TsvmmError, isErrno } from '../base/errors.js';
 
 export class ExtractError extends TsvmmError {}
 
@@ -78,9 +78,9 @@ function pipeThrough(command: readonly [string, ...string[]], input: Uint8Array)
     let total = 0;
     let stderr = '';
     let failed: Error | undefined;
-    child.on('error', (err: NodeJS.ErrnoException) => {
+    child.on('error', (err: Error) => {
       failed = new ExtractError(
-        err.code === 'ENOENT' ? `${file} is not installed (needed to decompress this kernel)` : `${file} failed to start: ${err.message}`,
+        isErrno(err, 'ENOENT') ? `${file} is not installed (needed to decompress this kernel)` : `${file} failed to start: ${err.message}`,
         { cause: err },
       );
       reject(failed); // 'close' may not follow a failed spawn; a second reject is ignored

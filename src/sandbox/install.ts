@@ -14,7 +14,7 @@
 import { native, type Native } from '../native/addon.js';
 import { BPF, BPF_MAXINSNS, SOCK_FILTER_SIZE, decode } from './bpf.js';
 import { PR, SECCOMP_FILTER_FLAG, SECCOMP_OP, SECCOMP_RET } from './constants.js';
-import { TsvmmError } from '../base/errors.js';
+import { TsvmmError, errnoCode } from '../base/errors.js';
 
 /** The addon calls install needs; tests pass a fake to drive the error paths. */
 export type SeccompSyscalls = Pick<Native, 'prctl' | 'seccomp' | 'address'>;
@@ -45,8 +45,7 @@ const SOCK_FPROG = { LEN: 0, FILTER: 8, SIZE: 16 } as const;
 const installed: Buffer[] = [];
 
 function errnoName(err: unknown): string {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : 'unknown error';
+  return errnoCode(err) ?? 'unknown error';
 }
 
 /** The distinct actions a program can return, for SECCOMP_GET_ACTION_AVAIL. */

@@ -3,7 +3,7 @@
 // its counters.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createVm, VmStartError, VmStateError } from '../../src/index.js';
@@ -52,6 +52,24 @@ test('boot a guest from a script, type into its console and read the echo; pause
   await ended; // the console pipe was closed by the VMM's exit
   assert.equal(existsSync(`/proc/${pid}`), false, 'the VMM process is gone (reaped)');
   await assert.rejects(vm.pause(), VmStateError);
+});
+
+test('seccomp: true seals the VMM process: every thread is filtered while the guest runs, the console works, stop ends it with 0', { skip, timeout: 300_000 }, async () => {
+  const vm = await createVm({ kernel: guest('echo'), memoryMiB: 64, seccomp: true });
+  const reader = new ConsoleReader(vm.console);
+  await reader.waitFor(/READY/, 60_000);
+  vm.console.write('sealed');
+  await reader.waitFor(/SEALED/, 60_000);
+  const pid = vm.pid!;
+  const tids = readdirSync(`/proc/${pid}/task`);
+  assert.ok(tids.length > 1, 'the VMM has its threads');
+  for (const tid of tids) {
+    const status = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
+    assert.match(status, /^Seccomp:\s+2$/m, `thread ${tid} runs under the filter`);
+  }
+  const exit = await vm.stop();
+  assert.equal(exit.code, 0);
+  assert.equal(exit.signal, null);
 });
 
 test('the counters move when the guest does I/O: a disk guest writes and reads, exits are counted by kind', { skip, timeout: 300_000 }, async () => {

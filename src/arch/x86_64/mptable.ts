@@ -10,6 +10,16 @@
 //
 // The PCI bus must have MP bus id 0: Linux's IO_APIC_get_PCI_irq_vector
 // matches an entry's source bus id against the PCI bus number.
+//
+// No ACPI MADT: Linux enumerates the CPUs of an SMP guest from this table's
+// processor entries when it finds no ACPI tables (x86 find_smp_config ->
+// get_smp_config, called when acpi_lapic is unset), and starts each one
+// with INIT/SIPI through its LAPIC either way. tsvmm provides no ACPI at all
+// (no RSDP in the BIOS area), so Debian's kernel, which has ACPI built in,
+// falls back to this table too: its --cpus 2 boot (test/kvm/smp_linux.test.ts)
+// and the custom kernel's --cpus 4 boot (test/boot/) bring up every CPU.
+// (Firecracker's x86_64 mptable.rs is the same kind of table; kvm-host has
+// none, with its one CPU.)
 import type { GuestMemory } from '../../memory/guest_memory.js';
 import { APIC_VERSION, IOAPIC_PINS, IOAPIC_VERSION, ISA_IRQS, LAYOUT } from './layout.js';
 import { TsvmmError } from '../../base/errors.js';

@@ -7,7 +7,7 @@ import { PCI_CLASS } from '../../../pci/constants.js';
 import { VIRTIO_F, VIRTIO_ID, featureBit } from '../constants.js';
 import type { VirtioDevice } from '../device.js';
 import { readConfigBytes } from '../device.js';
-import { VIRTIO_BLK, VIRTIO_BLK_CONFIG, VIRTIO_BLK_F } from './constants.js';
+import { VIRTIO_BLK, VIRTIO_BLK_CONFIG, VIRTIO_BLK_F, VIRTIO_BLK_QUEUE } from './constants.js';
 import type { BlockLimits } from './request.js';
 
 export interface BlockDeviceOptions {
@@ -54,7 +54,7 @@ export class BlockDevice implements VirtioDevice {
 
   constructor(options: BlockDeviceOptions) {
     this.limits = blockLimits(options);
-    this.queueMaxSizes = [options.queueSize ?? DEFAULT_QUEUE_SIZE];
+    this.queueMaxSizes = new Array<number>(VIRTIO_BLK_QUEUE.COUNT).fill(options.queueSize ?? DEFAULT_QUEUE_SIZE);
     let f = featureBit(VIRTIO_F.VERSION_1) | featureBit(VIRTIO_F.RING_PACKED) | featureBit(VIRTIO_F.RING_EVENT_IDX) | featureBit(VIRTIO_F.INDIRECT_DESC);
     f |= featureBit(VIRTIO_BLK_F.SIZE_MAX) | featureBit(VIRTIO_BLK_F.SEG_MAX) | featureBit(VIRTIO_BLK_F.BLK_SIZE) | featureBit(VIRTIO_BLK_F.FLUSH);
     f |= options.readOnly ? featureBit(VIRTIO_BLK_F.RO) : featureBit(VIRTIO_BLK_F.DISCARD) | featureBit(VIRTIO_BLK_F.WRITE_ZEROES);
