@@ -160,7 +160,7 @@ export function printReport(rep: Report): void {
 // ---- the inner side: runs where KVM is ------------------------------------
 
 /** Writes the image: every 4 KiB block starts with its number (u64 LE), the rest is random bytes. */
-function writeImage(path: string, sizeMiB: number): void {
+export function writeImage(path: string, sizeMiB: number): void {
   const chunk = randomBytes(1 << 20);
   const fd = openSync(path, 'w');
   try {
@@ -178,7 +178,7 @@ function writeImage(path: string, sizeMiB: number): void {
 }
 
 /** Reads the whole file once, so both sides start from the page cache. */
-function warmCache(path: string): void {
+export function warmCache(path: string): void {
   const fd = openSync(path, 'r');
   const buf = Buffer.alloc(1 << 20);
   try {

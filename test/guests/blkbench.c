@@ -2,7 +2,7 @@
  *
  * Runs three read workloads against the disk, in poll mode (no interrupts:
  * the guest spins on the used ring), and prints raw TSC cycles for each.
- * The host side (bench/blk.mjs) converts cycles to time with the TSC
+ * The host side (bench/blk.ts) converts cycles to time with the TSC
  * frequency; under KVM the guest TSC runs at the host TSC rate.
  *
  * Command line:
@@ -13,6 +13,9 @@
  *                             (default 2000000000)
  *   bench.ops=N               a fixed number of requests per workload
  *                             instead of a time limit
+ *   bench.warmup_ops=N        requests before each workload, not reported
+ *                             (default 64; 0: the first workload's figures
+ *                             are the device's first requests after boot)
  *   bench.irq=1               ask for interrupts (the avail flags / driver
  *                             event left at "enable") while still polling:
  *                             tsvmm's metrics then count the interrupts the
@@ -27,7 +30,7 @@
  * of 128 descriptors (virtio.c's virtqueues hold 16) with one fixed
  * 3-descriptor chain (header, data, status) per request slot.
  *
- * Data check: bench/blk.mjs writes the image so that every 4 KiB block
+ * Data check: bench/blk.ts writes the image so that every 4 KiB block
  * starts with its block number as a little-endian u64; each read checks
  * that for every 4 KiB block it got.  Disable with bench.verify=0.
  *
@@ -363,13 +366,15 @@ int main(void)
         else if (strcmp(v, "split") != 0)
             failf("bench.ring=%s: expected split or packed", v);
     }
-    uint64_t secs = 3, tsc_hz = 2000000000ull, ops = 0;
+    uint64_t secs = 3, tsc_hz = 2000000000ull, ops = 0, warmup_ops = 64;
     if (cmdline_get("bench.secs", v, sizeof v))
         secs = parse_u64(v, "bench.secs");
     if (cmdline_get("bench.tsc_hz", v, sizeof v))
         tsc_hz = parse_u64(v, "bench.tsc_hz");
     if (cmdline_get("bench.ops", v, sizeof v))
         ops = parse_u64(v, "bench.ops");
+    if (cmdline_get("bench.warmup_ops", v, sizeof v))
+        warmup_ops = parse_u64(v, "bench.warmup_ops");
     if (cmdline_get("bench.verify", v, sizeof v))
         verify = strcmp(v, "0") != 0;
     if (cmdline_get("bench.irq", v, sizeof v))
@@ -395,7 +400,8 @@ int main(void)
 
     printf("BENCH MARK tsc=%lu\n", rdtsc());
     for (unsigned i = 0; i < sizeof loads / sizeof loads[0]; i++) {
-        run(&loads[i], 64, 0, 1); /* warm-up: 64 requests, not reported */
+        if (warmup_ops)
+            run(&loads[i], warmup_ops, 0, 1); /* warm-up, not reported */
         run(&loads[i], ops, limit, 0);
     }
     printf("BENCH MARK tsc=%lu\n", rdtsc());

@@ -43,6 +43,9 @@ export const WARM_ROUNDS = { net: 64, blk: 1200 } as const;
  */
 export const WARM_SETTLE = { WINDOW: 32, QUIET: 3, FASTER: 1.2, SLOWER: 1.5, CAP_MS: 5000 } as const;
 
+/** Polls in a row that find nothing of the guest's before the device worker runs a warm-up round (worker.ts): the guest comes first. */
+export const WARM_IDLE_POLLS = 32;
+
 /** socketpair(2) for the stand-in TAP: AF_UNIX, SOCK_SEQPACKET (keeps frame boundaries), non-blocking. */
 const AF_UNIX = 1;
 const SOCK_SEQPACKET = 5;
