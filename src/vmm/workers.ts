@@ -18,10 +18,9 @@ import type { PlatformWorkerData, PlatformWorkerMessage } from '../platform/work
 import { VcpuControl, VCPU_REQUEST, VCPU_STATE, waitWhile, type VcpuRequest } from '../vcpu/control.js';
 import { kickThread } from '../vcpu/kick.js';
 import { createExitCounters } from '../vcpu/metrics.js';
-import { type VcpuDevices, type VcpuWorkerData, type VcpuWorkerMessage } from '../vcpu/protocol.js';
+import { VCPU_STANDBY, type VcpuDevices, type VcpuWorkerData, type VcpuWorkerMessage } from '../vcpu/protocol.js';
 import type { Machine } from './machine.js';
 import type { PreparedVm } from './prepare.js';
-import { takeStandbyWorker, VCPU_WORKER } from './standby.js';
 
 export interface WorkerEvents {
   log(line: string): void;
@@ -48,6 +47,21 @@ export interface VmThreads {
 const QUEUE_ACK_TIMEOUT_MS = 5000;
 
 type Message = { kind: string; line?: string; stop?: GuestStop; message?: string; tid?: number };
+
+const VCPU_WORKER = new URL('../vcpu/worker.js', import.meta.url);
+
+/**
+ * vCPU 0's worker, started before the VM's configuration is known (the VMM
+ * process does it first thing: prestartVcpuWorker): its isolate and
+ * modules load while the main thread waits for its configuration and sets
+ * up KVM; startWorkers() then hands it its data as its first message
+ * (vcpu/protocol.ts VCPU_STANDBY).
+ */
+let standby: Worker | undefined;
+
+export function prestartVcpuWorker(): void {
+  standby ??= new Worker(VCPU_WORKER, { workerData: VCPU_STANDBY });
+}
 
 /**
  * Starts a worker (or gives the standby one its data) with a bounded log
@@ -101,7 +115,8 @@ export function startWorkers(p: PreparedVm, m: Machine, console: { outFd: number
   }
   const vcpuReady = m.vcpuFds.map((vcpuFd, index) => {
     const data: Omit<VcpuWorkerData, 'log'> = { index, vcpuFd, mmapSize, devices, control: control.buffer, vcpuCount: count, exits, go };
-    const early = index === 0 ? takeStandbyWorker() : undefined;
+    const early = index === 0 ? standby : undefined;
+    if (early !== undefined) standby = undefined;
     return start(VCPU_WORKER, data, count > 1 ? `vCPU ${index}` : 'vCPU', events, early) as Promise<Message & VcpuWorkerMessage>;
   });
   for (const spec of p.virtio) {
