@@ -21,12 +21,12 @@
 // Where /dev/kvm (TSVMM_KVM_DEVICE) is missing, everything runs inside one
 // test-host session (scripts/testhost/); TSVMM_TESTHOST=0 forbids that.
 // Needs root (a network namespace and a TAP), `npm run build` and gcc.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { benchMain, cpuName, detectTscHz, ensureGuestsBuilt, GUEST_DIR, kernelRelease, makeUsage, measure, median, parseOptions, ringList, ROOT, say, str, table, wholeNumber, type RingName } from './common.js';
+import { benchMain, cpuName, detectTscHz, ensureGuestsBuilt, GUEST_DIR, kernelRelease, makeUsage, measure, median, parseOptions, ringList, ROOT, runCapture, say, str, table, wholeNumber, type RingName } from './common.js';
 import { warmCache, writeImage } from './blk.js';
 
 const usage = makeUsage('bench/cold', 'usage: node dist/bench/cold.js [--runs N] [--rings split,packed] [--frames N] [--requests N] [--json]');
@@ -72,24 +72,12 @@ interface Report {
   cells: Cell[];
 }
 
-/** Boots one guest and returns its stdout (rejects with its output on failure). */
-function boot(args: string[], netns: boolean): Promise<string> {
+/** Boots one guest and returns its console output (rejects on failure; tsvmm's own lines are on stderr already). */
+async function boot(args: string[], netns: boolean): Promise<string> {
   const tsvmm = [join(ROOT, 'bin', 'tsvmm'), ...args];
-  const [cmd, argv] = netns ? ['ip', ['netns', 'exec', NS, process.execPath, ...tsvmm]] : [process.execPath, tsvmm];
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, argv as string[], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 600_000);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      if (code === 0 && !/FAIL/.test(out)) resolve(out);
-      else reject(new Error(`tsvmm ${args.join(' ')} failed (status ${code}, signal ${signal}):\n${out}${err}`));
-    });
-  });
+  const r = netns ? await runCapture('ip', ['netns', 'exec', NS, process.execPath, ...tsvmm]) : await runCapture(process.execPath, tsvmm);
+  if (r.code !== 0 || /FAIL/.test(r.out)) throw new Error(`tsvmm ${args.join(' ')} failed (status ${r.code}):\n${r.out}`);
+  return r.out;
 }
 
 /** ops, cycles and kicks of the BENCH line for `workload`. */

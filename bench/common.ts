@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { PVM_MODULE_DIR } from '../src/arch/x86_64/pvm.js';
 
 /** The repository: two levels above dist/bench/. */
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -96,8 +97,8 @@ export function makeUsage(name: string, text: string): Usage {
 export async function measure<R>(runHere: (where: string) => Promise<R>, innerArgs: string[]): Promise<R> {
   const kvmDevice = process.env.TSVMM_KVM_DEVICE || '/dev/kvm';
   if (existsSync(kvmDevice)) {
-    // A nested PVM host runs the CPL3 bench guests natively but emulates their exits (src/arch/x86_64/pvm.ts).
-    const pvm = existsSync('/sys/module/kvm_pvm') ? ' (nested PVM: CPL3 guest code runs natively, each exit costs tens of us)' : '';
+    // A nested PVM host runs the CPL3 bench guests natively but emulates their exits.
+    const pvm = existsSync(PVM_MODULE_DIR) ? ' (nested PVM: CPL3 guest code runs natively, each exit costs tens of us)' : '';
     return runHere(`KVM on this machine${pvm}`);
   }
   if (process.env.TSVMM_TESTHOST === '0' || process.arch !== 'x64') throw new Error(`${kvmDevice} is absent and the test host is not available (TSVMM_TESTHOST=0 or not x64)`);

@@ -51,6 +51,9 @@ export class KvmRequiredError extends Error {
  * scripts/run-arm64-tests.mjs in its host) a missing device throws instead:
  * the test file fails, it does not skip.
  */
+/** The VMM's line when a vCPU thread would not leave KVM_RUN (vmm/lifecycle.ts). */
+export const VCPU_STUCK = /did not stop/;
+
 export function kvmUnavailable(): string | undefined {
   const dev = process.env['TSVMM_KVM_DEVICE'] || '/dev/kvm';
   if (existsSync(dev)) return undefined;

@@ -4,14 +4,12 @@
 // bringing up its CPUs is in smp_linux.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runTsvmm, kvmUnavailable } from '../helpers/tsvmm.js';
+import { runTsvmm, kvmUnavailable, VCPU_STUCK as STUCK } from '../helpers/tsvmm.js';
 import { guestDir } from '../helpers/guests.js';
 
 const noKvm = kvmUnavailable();
 const skip = noKvm ?? false;
 const guest = (name: string): string => `${guestDir()}/${name}.elf`;
-/** The VMM's line when a vCPU thread would not leave KVM_RUN (lifecycle.ts). */
-const STUCK = /did not stop/;
 
 test('hello with --cpus 4: output through the platform thread, reboot from vCPU 0 ends the VM, every vCPU thread stops', { skip }, async () => {
   const r = await runTsvmm(['-k', guest('hello'), '-m', '64M', '--cpus', '4'], { timeoutMs: 120000 });

@@ -4,13 +4,11 @@
 // scripts/run-tests.mjs runs this file in the test host.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fullGuestUnavailable, kvmUnavailable } from '../helpers/tsvmm.js';
+import { fullGuestUnavailable, kvmUnavailable, VCPU_STUCK as STUCK } from '../helpers/tsvmm.js';
 import { debianVmlinux, tinyInitrd } from '../helpers/debian_kernel.js';
 import { runOnPty, CTRL_A_X } from '../helpers/pty.js';
 
 const noKvm = kvmUnavailable() ?? fullGuestUnavailable();
-/** The VMM's line when a vCPU thread would not leave KVM_RUN (lifecycle.ts). */
-const STUCK = /did not stop/;
 const vmlinux = noKvm ? undefined : await debianVmlinux();
 const skip = noKvm ?? (vmlinux === undefined ? 'no Debian kernel cached: run scripts/fetch-debian-kernel.sh' : false);
 
